@@ -19,7 +19,10 @@ REAL, FAKE, DISC, OPTIMAL = "tab:blue", "tab:orange", "tab:green", "black"
 
 
 def _device(module) -> torch.device:
-    return next(module.parameters()).device
+    """The device of a module's parameters (CPU for a parameterless module or a plain function)."""
+    params = getattr(module, "parameters", None)
+    first = next(params(), None) if params else None
+    return first.device if first is not None else torch.device("cpu")
 
 
 @torch.no_grad()

@@ -1,0 +1,69 @@
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+
+import ganlab  # noqa: E402
+from ganlab import plots  # noqa: E402
+
+
+@pytest.mark.parametrize("env,expected", [({"GANLAB_QUICK": "1"}, "quick"), ({"GANLAB_QUICK": "0"}, "full"),
+                                          ({"GANLAB_PROFILE": "full", "GANLAB_QUICK": "1"}, "full")])
+def test_profile_from_environment(monkeypatch, env, expected):
+    monkeypatch.delenv("GANLAB_PROFILE", raising=False)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    assert ganlab.profile() == expected
+    assert ganlab.pick(quick=1, full=2) == (1 if expected == "quick" else 2)
+
+
+def test_profile_default_follows_the_gpu(monkeypatch):
+    monkeypatch.delenv("GANLAB_PROFILE", raising=False)
+    monkeypatch.delenv("GANLAB_QUICK", raising=False)
+    assert ganlab.profile() == ("full" if torch.cuda.is_available() else "quick")
+    monkeypatch.setenv("GANLAB_PROFILE", "huge")
+    with pytest.raises(ValueError, match="choose one of: quick, full"):
+        ganlab.profile()
+
+
+def test_gradient_field_points_towards_higher_d():
+    class Linear(torch.nn.Module):  # logit = x₀: D grows to the right
+        def forward(self, x):
+            return x[:, 0]
+
+    grad = plots.generator_gradient_field(Linear(), torch.zeros(3, 2))
+    assert (grad[:, 0] > 0).all() and torch.allclose(grad[:, 1], torch.zeros(3))
+
+
+def test_figures_and_animation_render():
+    mix = ganlab.ring()
+    G, D = ganlab.toy_gan(2, hidden=16, depth=1)
+    snaps = plots.Snapshots(mix, every=5, n=50, resolution=20)
+    h = ganlab.train(G, D, mix.sample, ganlab.TrainConfig(num_steps=10, progress=False, device="cpu"), [snaps])
+    assert [f["step"] for f in snaps.frames] == [1, 5, 10]
+    ax = plots.plot_samples_2d(mix, G, D, n=100, resolution=20)
+    assert len(ax.collections) >= 3  # heat map, real, generated (+ arrows)
+    axes = plots.plot_history(h)
+    assert len(axes[0].lines) == 3
+    html = plots.animation_html(plots.animate(snaps))
+    assert "<script" in html and html.count("data:image/png") == len(snaps.frames)  # one image per frame
+    plt.close("all")
+
+
+def test_1d_plot_and_wrong_dims():
+    mix = ganlab.bimodal_1d()
+    G, D = ganlab.toy_gan(1, latent_dim=1, hidden=8, depth=1)
+    ax, ax_d = plots.plot_density_1d(mix, G, D, n=2000)
+    labels = [line.get_label() for line in ax_d.lines]
+    assert "D(x), trained" in labels and "D*(x)" in labels
+    with pytest.raises(ValueError, match="1D"):
+        plots.plot_density_1d(ganlab.ring())
+    with pytest.raises(ValueError, match="2D"):
+        plots.plot_samples_2d(mix)
+    with pytest.raises(ValueError, match="no frames"):
+        plots.animate(plots.Snapshots(mix))
+    np.testing.assert_allclose(plots.discriminator_output(lambda x: torch.zeros(len(x)), np.zeros((4, 1))), 0.5)
+    plt.close("all")
