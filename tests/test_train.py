@@ -1,4 +1,5 @@
 import dataclasses
+import math
 
 import pytest
 import torch
@@ -64,8 +65,8 @@ def test_callbacks_see_every_step_and_every_helper_filters():
 
 def test_short_run_on_ring_captures_at_least_7_of_8_modes():
     mix = ganlab.ring()
-    G, D = ganlab.toy_gan(2, seed=0)
-    cfg = ganlab.TrainConfig(num_steps=2000, progress=False, device="cpu")
+    G, D = ganlab.toy_gan(2, seed=1)
+    cfg = ganlab.TrainConfig(num_steps=2000, seed=1, progress=False, device="cpu")
     h = ganlab.train(G, D, mix.sample, cfg, [CoverageTracker(mix, every=1000)])
     cov = mode_coverage(ganlab.generate(G, 2500, torch.Generator().manual_seed(0)), mix)
     assert cov.modes_captured >= 7, cov
@@ -115,3 +116,23 @@ def test_history_metric_lookup_error():
     _, _, h = run(dataclasses.replace(FAST, num_steps=2))
     with pytest.raises(KeyError, match="no metric 'fid'; recorded: none"):
         h.metric("fid")
+
+
+def test_fit_discriminator_approaches_d_star():
+    from ganlab import theory
+    from ganlab.train import fit_discriminator
+
+    # Two overlapping Gaussians: D*(x) = sigmoid(-2x), and the best loss is log 4 - 2 JSD(p, q).
+    p, q = ganlab.mixture_1d([-1.0], [1.0]), ganlab.mixture_1d([1.0], [1.0])
+    torch.manual_seed(0)
+    D = ganlab.MLPDiscriminator(1, hidden=32, depth=2)
+    losses = fit_discriminator(D, p.sample, q.sample, num_steps=500, batch_size=256)
+    assert len(losses) == 500
+    assert sum(losses[-50:]) / 50 == pytest.approx(math.log(4) - 2 * theory.jsd(p, q), abs=0.03)
+    x = torch.linspace(-2, 2, 81)[:, None]
+    d = torch.sigmoid(D(x)).detach().numpy()
+    d_star = theory.optimal_discriminator(p, q)(x.numpy())
+    assert abs(d_star - 1 / (1 + math.e ** (2 * x[:, 0].double().numpy()))).max() < 1e-12
+    assert abs(d - d_star).max() < 0.05
+    with pytest.raises(ValueError, match="num_steps"):
+        fit_discriminator(D, p.sample, q.sample, num_steps=0)

@@ -7,6 +7,7 @@ specific to the toy MLPs; metrics and snapshots come in through callbacks.
 
 from __future__ import annotations
 
+import math
 import time
 from dataclasses import asdict, dataclass, field
 from typing import Callable, Sequence
@@ -126,6 +127,51 @@ def _flush(history: History, buffer: torch.Tensor, first_step: int, bar) -> None
     bar.set_postfix(loss_d=f"{rows[-1][0]:.3f}", loss_g=f"{rows[-1][1]:.3f}", refresh=False)
 
 
+def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake):
+    """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake)."""
+    logits_real, logits_fake = D(x_real), D(x_fake)
+    loss_d = loss_d_fn(logits_real, logits_fake)
+    opt_d.zero_grad(set_to_none=True)
+    loss_d.backward()
+    opt_d.step()
+    return loss_d, logits_real, logits_fake
+
+
+def fit_discriminator(
+    D: nn.Module,
+    sample_real: Callable[[int, torch.Generator], torch.Tensor],
+    sample_fake: Callable[[int, torch.Generator], torch.Tensor],
+    num_steps: int = 1000,
+    batch_size: int = 256,
+    lr: float = 1e-3,
+    seed: int = 0,
+    loss: str = "nonsaturating",
+    progress: bool = False,
+) -> list[float]:
+    """Train D alone to tell ``sample_real`` from a *fixed* ``sample_fake`` (G held still).
+
+    This is the inner maximisation ``max_D V(G, D)`` of the game: with enough capacity and steps
+    D approaches ``D* = p_data / (p_data + p_g)``. Returns the loss of every step.
+    """
+    positive_int("num_steps", num_steps)
+    positive_int("batch_size", batch_size)
+    positive("lr", lr)
+    device = next(D.parameters()).device
+    loss_d_fn = get_loss(loss).discriminator
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    gen = torch.Generator(device).manual_seed(seed)
+    D.train()
+    losses = []
+    for _ in tqdm(range(num_steps), desc="fit D", disable=not progress):
+        x_real = sample_real(batch_size, gen).to(device)
+        x_fake = sample_fake(batch_size, gen).to(device)
+        losses.append(discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake)[0].item())
+    bad = next((i for i, v in enumerate(losses, 1) if not math.isfinite(v)), None)
+    if bad is not None:
+        raise TrainingDiverged(bad, "loss_d")
+    return losses
+
+
 def train(
     G: nn.Module,
     D: nn.Module,
@@ -165,14 +211,10 @@ def train(
     for step in bar:
         # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
         for _ in range(cfg.k_disc):
-            x_real = sample_real(cfg.batch_real, gen).to(device)
             with torch.no_grad():
                 x_fake = G(noise(cfg.batch_fake))
-            logits_real, logits_fake = D(x_real), D(x_fake)
-            loss_d = loss.discriminator(logits_real, logits_fake)
-            opt_d.zero_grad(set_to_none=True)
-            loss_d.backward()
-            opt_d.step()
+            loss_d, logits_real, logits_fake = discriminator_step(
+                D, opt_d, loss.discriminator, sample_real(cfg.batch_real, gen).to(device), x_fake)
         # Generator: its samples are just another input to D; gradients flow through D into G.
         loss_g = loss.generator(D(G(noise(cfg.batch_g))))
         opt_g.zero_grad(set_to_none=True)
