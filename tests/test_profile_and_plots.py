@@ -67,3 +67,12 @@ def test_1d_plot_and_wrong_dims():
         plots.animate(plots.Snapshots(mix))
     np.testing.assert_allclose(plots.discriminator_output(lambda x: torch.zeros(len(x)), np.zeros((4, 1))), 0.5)
     plt.close("all")
+
+
+def test_1d_plot_with_an_exact_p_g_draws_the_exact_d_star():
+    p, q = ganlab.bimodal_1d(), ganlab.mixture_1d([0.0], [1.0])
+    ax, ax_d = plots.plot_density_1d(p, p_g=q, bounds=(-4, 4))
+    (d_star,) = [line for line in ax_d.lines if line.get_label() == "D*(x)"]
+    x, y = d_star.get_data()
+    np.testing.assert_allclose(y, p.pdf(x) / (p.pdf(x) + q.pdf(x)), rtol=1e-9)
+    plt.close("all")

@@ -33,11 +33,12 @@ def discriminator_output(D, x: np.ndarray) -> np.ndarray:
 
 
 def plot_density_1d(mixture: GaussianMixture, G=None, D=None, ax=None, bounds=None, n: int = 20000,
-                    bins: int = 80, samples=None):
+                    bins: int = 80, samples=None, p_g=None):
     """Data density vs generated samples (histogram) in 1D; D(x) and D*(x) on a second axis.
 
-    D* uses the exact data density and a KDE of the generated samples. Pass ``samples`` instead
-    of ``G`` to plot given samples. Returns ``(ax, ax_d)``.
+    D* uses the exact data density and, for p_g, the exact density ``p_g`` when given, else a
+    KDE of the generated samples. Pass ``samples`` instead of ``G`` to plot given samples.
+    Returns ``(ax, ax_d)``.
     """
     if mixture.dim != 1:
         raise ValueError(f"plot_density_1d needs a 1D mixture, got dim={mixture.dim}")
@@ -52,6 +53,8 @@ def plot_density_1d(mixture: GaussianMixture, G=None, D=None, ax=None, bounds=No
     ax.plot(xs, mixture.pdf(xs), color=REAL, lw=2, label="$p_{data}$")
     if samples is not None:
         ax.hist(samples, bins=bins, range=(lo, hi), density=True, color=FAKE, alpha=0.5, label="$p_g$ (samples)")
+    if p_g is not None:
+        ax.plot(xs, p_g(xs), color=FAKE, lw=2, label="$p_g$")
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     ax_d = ax.twinx()
@@ -59,9 +62,10 @@ def plot_density_1d(mixture: GaussianMixture, G=None, D=None, ax=None, bounds=No
     ax_d.set_ylabel("D(x)")
     if D is not None:
         ax_d.plot(xs, discriminator_output(D, xs[:, None]), color=DISC, lw=2, label="D(x), trained")
-    if samples is not None and np.std(samples) > 0:
-        d_star = optimal_discriminator(mixture, gaussian_kde(samples))
-        ax_d.plot(xs, d_star(xs), color=OPTIMAL, ls="--", lw=1.5, label="D*(x)")
+    if p_g is None and samples is not None and np.std(samples) > 0:
+        p_g = gaussian_kde(samples)
+    if p_g is not None:
+        ax_d.plot(xs, optimal_discriminator(mixture, p_g)(xs), color=OPTIMAL, ls="--", lw=1.5, label="D*(x)")
     ax_d.axhline(0.5, color="grey", lw=0.8, ls=":")
     lines = ax.get_legend_handles_labels()
     lines_d = ax_d.get_legend_handles_labels()
