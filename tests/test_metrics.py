@@ -64,3 +64,22 @@ def test_jsd_1d_estimates():
     assert jsd_1d(far, mix) == pytest.approx(math.log(2), abs=1e-6)
     with pytest.raises(ValueError, match="unknown method"):
         jsd_1d(same, mix, method="knn")
+
+
+def test_jsd_tracker_logs_the_jsd_of_g_samples_without_changing_the_run():
+    from ganlab.metrics import JSDTracker
+
+    target = ganlab.bimodal_1d()
+    cfg = ganlab.TrainConfig(num_steps=40, batch_real=64, batch_fake=64, batch_g=64, progress=False, device="cpu")
+    runs = []
+    for callbacks in ([], [JSDTracker(target, every=20, n=2000)]):
+        G, D = ganlab.toy_gan(1, hidden=16, depth=2, seed=0)
+        runs.append((ganlab.train(G, D, target.sample, cfg, callbacks), G))
+    (plain, G0), (tracked, G1) = runs
+    assert plain.loss_g == tracked.loss_g  # tracking draws from its own generator
+    steps, values = tracked.metric("jsd")
+    assert steps == [20, 40] and all(0 < v < math.log(2) for v in values)
+    samples = ganlab.generate(G1, 2000, torch.Generator().manual_seed(1234))
+    assert values[-1] == pytest.approx(jsd_1d(samples, target))
+    with pytest.raises(ValueError, match="1D"):
+        JSDTracker(ganlab.ring())

@@ -117,3 +117,26 @@ class CoverageTracker:
         history.log_metric("modes", step, cov.modes_captured)
         history.log_metric("high_quality", step, cov.high_quality)
         history.log_metric("reverse_kl", step, cov.reverse_kl)
+
+
+class JSDTracker:
+    """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of
+    ``n`` samples of G against the exact ``p_data``. Its noise is seeded separately, so tracking
+    does not change the training run.
+    """
+
+    def __init__(self, p_data: GaussianMixture, every: int = 100, n: int = 5000, seed: int = 1234,
+                 method: str = "hist"):
+        positive_int("every", every)
+        positive_int("n", n)
+        choice("method", method, ["hist", "kde"])
+        if p_data.dim != 1:
+            raise ValueError(f"JSDTracker needs 1D data, got dim={p_data.dim}; use CoverageTracker in 2D")
+        self.p_data, self.every, self.n, self.seed, self.method = p_data, every, n, seed, method
+
+    def __call__(self, step, G, D, history) -> None:
+        if step % self.every:
+            return
+        device = next(G.parameters()).device
+        samples = generate(G, self.n, torch.Generator(device).manual_seed(self.seed))
+        history.log_metric("jsd", step, jsd_1d(samples.cpu(), self.p_data, method=self.method))

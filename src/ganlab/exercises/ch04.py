@@ -1,35 +1,12 @@
-"""Self-checks for the exercises: call one with your function and read the verdict.
-
-Each check runs your code on inputs with a known answer and returns a :class:`Check` that is
-truthy when you are right and otherwise says what looks wrong, with a hint.
-"""
+"""Chapter 4 self-checks: the optimal discriminator and the Jensen–Shannon divergence."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
+from ._check import Check, _call
 
-@dataclass(frozen=True)
-class Check:
-    """The verdict of a self-check: ``ok`` and a message for the student."""
-
-    ok: bool
-    message: str
-
-    def __bool__(self) -> bool:
-        return self.ok
-
-    def __repr__(self) -> str:
-        return ("✅ " if self.ok else "❌ ") + self.message
-
-
-def _call(fn, *args):
-    try:
-        return np.asarray(fn(*args), dtype=np.float64), None
-    except Exception as error:  # the student's code: report, don't crash the notebook
-        return None, Check(False, f"your function raised {type(error).__name__}: {error}")
+__all__ = ["check_optimal_discriminator", "check_jsd"]
 
 
 def check_optimal_discriminator(fn) -> Check:
