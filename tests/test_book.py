@@ -7,7 +7,6 @@ directives, the table of contents.
 """
 
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -74,20 +73,41 @@ def test_the_install_url_is_the_configured_repository():
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
 
 
-@pytest.mark.skipif(shutil.which("jupyter-book") is None and not (Path(sys.executable).parent / "jupyter-book").exists(),
-                    reason="jupyter-book is not installed")
-def test_book_builds_with_warnings_as_errors(tmp_path):
-    config = dict(CONFIG, execute={**CONFIG["execute"], "execute_notebooks": "off"})
-    config_path = tmp_path / "_config.yml"
-    config_path.write_text(yaml.safe_dump(config))
-    exe = shutil.which("jupyter-book") or str(Path(sys.executable).parent / "jupyter-book")
-    result = subprocess.run([exe, "build", str(ROOT), "--config", str(config_path), "--path-output", str(tmp_path),
-                             "-W", "--keep-going"], capture_output=True, text=True, timeout=900)
+def build(out: Path, *flags: str) -> Path:
+    """Build the book with scripts/build_book.py, notebooks not executed (nbval runs them); return the HTML folder."""
+    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--no-execute", "--out", str(out),
+                             *flags], capture_output=True, text=True, timeout=900)
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    html = tmp_path / "_build" / "html"
+    return out / "_build" / "html"
+
+
+def test_book_builds_with_warnings_as_errors(tmp_path):
+    html = build(tmp_path)
     for name in toc_files():
         assert (html / f"{name}.html").exists(), name
     chapter = (html / "book" / "04_optimal_discriminator.html").read_text()
     assert "prop-optimal-d" in chapter and "colab.research.google.com" in chapter
+    assert chapter.count('class="solution') >= 3  # instructors see the solutions (in dropdowns)
     bibliography = (html / "book" / "bibliography.html").read_text()
     assert "Generative adversarial nets" in bibliography and bibliography.count('role="doc-biblioentry"') >= 8
+
+
+def test_student_build_has_exercises_but_no_solutions(tmp_path):
+    html = build(tmp_path, "--student")
+    for path in NOTEBOOKS:
+        page = (html / "book" / f"{path.stem}.html").read_text()
+        download = (html / "_sources" / "book" / path.name).read_text()
+        assert 'class="solution' not in page and "{solution}" not in download, path.name
+        assert page.count('class="exercise') == "".join(
+            "".join(c["source"]) for c in json.loads(path.read_text())["cells"]).count("{exercise}")
+    assert "replace with your answer" in (html / "book" / "04_optimal_discriminator.html").read_text()
+
+
+def test_strip_solutions_handles_nested_fences_and_keeps_the_rest():
+    sys.path.insert(0, str(ROOT / "scripts"))
+    from build_book import strip_solutions
+
+    text = "intro\n````{solution} ex-a\n:class: dropdown\n```python\nx = 1\n```\n````\nafter\n:::{solution} ex-b\nno\n:::\nend\n"
+    assert strip_solutions(text) == "intro\nafter\nend\n"
+    with pytest.raises(ValueError, match="unclosed"):
+        strip_solutions("```{solution} ex-c\nnever closed\n")
