@@ -76,3 +76,14 @@ def test_1d_plot_with_an_exact_p_g_draws_the_exact_d_star():
     x, y = d_star.get_data()
     np.testing.assert_allclose(y, p.pdf(x) / (p.pdf(x) + q.pdf(x)), rtol=1e-9)
     plt.close("all")
+
+
+def test_plot_history_smoothing_keeps_a_constant_trace_constant_at_the_ends():
+    from ganlab.train import History
+
+    n = 40
+    h = History(step=list(range(1, n + 1)), loss_d=[1.3] * n, loss_g=[0.7] * n, d_real=[0.6] * n, d_fake=[0.4] * n)
+    axes = ganlab.plots.plot_history(h, smooth=9)
+    loss_d = axes[0].get_lines()[0].get_ydata()
+    assert len(loss_d) == n and np.allclose(loss_d, 1.3)  # zero padding would pull the ends toward 0
+    plt.close("all")

@@ -129,7 +129,10 @@ def plot_history(history: History, axes=None, smooth: int = 1):
 
     def sm(v):
         v = np.asarray(v)
-        return np.convolve(v, np.ones(smooth) / smooth, mode="same") if smooth > 1 else v
+        if smooth <= 1:
+            return v
+        kernel = np.ones(smooth)  # a moving average that divides by the points it covers: no dip at the ends
+        return np.convolve(v, kernel, mode="same") / np.convolve(np.ones(len(v)), kernel, mode="same")
 
     ax = axes[0]
     ax.plot(steps, sm(history.loss_d), label="D loss", color=DISC)
