@@ -6,6 +6,6 @@ from .models import MLPDiscriminator, MLPGenerator, generate, toy_gan
 from .profile import default_device, describe, is_quick, pick, profile
 from .train import History, TrainConfig, TrainingDiverged, every, train
 
-from . import exercises, games, gradients, metrics, plots, theory  # submodules, as ganlab.metrics.mode_coverage etc.
+from . import exercises, failures, games, gradients, metrics, plots, theory  # submodules, as ganlab.metrics.mode_coverage etc.
 
 __version__ = "0.1.0"

@@ -1,0 +1,304 @@
+"""Named settings that reproduce the typical GAN failures on the toy mixtures, and a way to measure them.
+
+Every setting is a small change to one healthy baseline (:data:`BASELINE` and 64-unit MLPs), so a
+failure can be blamed on the change: ``"mode_collapse"`` shrinks the generator and widens D,
+``"oscillation"`` raises the step sizes and the momentum, ``"d_too_strong"`` makes the discriminator
+bigger and far faster than G and uses the minimax loss, ``"d_too_weak"`` shrinks the discriminator
+to four units.
+They were chosen on ``ring()`` (8 modes) so that each failure shows up for every seed we tried in
+1,500 steps. :func:`run` trains one setting; :func:`compare` trains several over seeds and
+tabulates mode coverage (the VEEGAN / PacGAN protocol of :func:`ganlab.metrics.mode_coverage`)
+with the median and range over seeds.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+from torch import nn
+
+from ._checks import choice, positive_int
+from .losses import get_loss
+from .metrics import CoverageTracker, ModeCoverage, mode_coverage
+from .mixtures import GaussianMixture
+from .models import MLPDiscriminator, MLPGenerator, generate
+from .train import History, TrainConfig, train
+
+# The healthy baseline: small enough for a CPU (about 500 steps/s), and covering the 8 modes of
+# ring() within 1,500 steps for the seeds we tried.
+BASELINE = TrainConfig(
+    num_steps=1500,  # generator steps; enough for the baseline to reach all 8 modes of ring()
+    batch_real=128,  # half the trainer's default: twice as fast, still stable
+    batch_fake=128,
+    batch_g=128,
+    lr_g=1e-3,  # equal step sizes for the two players
+    lr_d=1e-3,
+    betas=(0.5, 0.9),  # beta1 = 0.5 damps the rotation of the game (DCGAN); beta2 = 0.9 adapts faster
+    loss="nonsaturating",
+    log_every=50,
+    progress=False,
+)
+
+
+@dataclass(frozen=True)
+class Setting:
+    """One named training setting: the networks' sizes and the changes to :data:`BASELINE`."""
+
+    name: str
+    change: str  # what differs from the healthy baseline, in words
+    symptom: str  # what to look for in the measurements
+    g_hidden: int = 64  # generator: depth hidden ReLU layers of g_hidden units
+    g_depth: int = 3
+    d_hidden: int = 64  # discriminator: d_depth hidden LeakyReLU layers of d_hidden units
+    d_depth: int = 3
+    latent_dim: int = 2
+    overrides: dict = field(default_factory=dict)  # TrainConfig fields replaced in BASELINE
+
+    def config(self, seed: int = 0, num_steps: int | None = None) -> TrainConfig:
+        """The run's TrainConfig: ``dataclasses.replace(BASELINE, **overrides, seed=seed)``."""
+        cfg = dataclasses.replace(BASELINE, **self.overrides, seed=seed)
+        return cfg if num_steps is None else dataclasses.replace(cfg, num_steps=num_steps)
+
+    def models(self, data_dim: int, seed: int = 0) -> tuple[MLPGenerator, MLPDiscriminator]:
+        """Freshly initialised ``(G, D)``, seeded like :func:`ganlab.toy_gan`."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            G = MLPGenerator(self.latent_dim, data_dim, self.g_hidden, self.g_depth)
+            D = MLPDiscriminator(data_dim, self.d_hidden, self.d_depth)
+        return G, D
+
+
+SETTINGS: dict[str, Setting] = {
+    s.name: s
+    for s in [
+        Setting("healthy", "the baseline: 64-unit MLPs, lr 1e-3 for both, Adam betas (0.5, 0.9)",
+                "all modes captured; D(x) and D(G(z)) settle near 1/2"),
+        Setting("mode_collapse", "a tiny generator (2 hidden layers of 8 units) against a wider D (128 units)",
+                "one mode captured, and nearly every sample is of high quality",
+                g_hidden=8, g_depth=2, d_hidden=128),
+        Setting("oscillation", "step sizes 5e-3 for both and heavy momentum, betas (0.9, 0.999)",
+                "the losses, D(x) and D(G(z)) swing for the whole run instead of settling",
+                overrides=dict(lr_g=5e-3, lr_d=5e-3, betas=(0.9, 0.999))),
+        Setting("d_too_strong", "a 128-unit D, lr_d = 5e-3 against lr_g = 1e-4, and the minimax loss",
+                "D(G(z)) near 0 and almost no gradient reaching G: it stops learning",
+                d_hidden=128, overrides=dict(lr_d=5e-3, lr_g=1e-4, loss="minimax")),
+        Setting("d_too_weak", "a tiny discriminator: 1 hidden layer of 4 units",
+                "D(x) near 1/2 and D(G(z)) as high or higher, while no sample is of high quality",
+                d_hidden=4, d_depth=1),
+    ]
+}
+NAMES = tuple(SETTINGS)
+
+
+def get(name: str | Setting) -> Setting:
+    """The :class:`Setting` called ``name`` (a Setting is returned as it is).
+
+    An unknown name raises a ValueError that lists the valid names. To try a variant, change a
+    setting with ``dataclasses.replace(get("d_too_strong"), name="...", overrides={...})``.
+    """
+    if isinstance(name, Setting):
+        return name
+    choice("failure setting", name, list(SETTINGS))
+    return SETTINGS[name]
+
+
+def build(name: str | Setting, mixture: GaussianMixture, seed: int = 0, num_steps: int | None = None):
+    """``(G, D, cfg)`` for setting ``name`` on ``mixture``: seeded models and their TrainConfig."""
+    setting = get(name)
+    if num_steps is not None:
+        positive_int("num_steps", num_steps)
+    G, D = setting.models(mixture.dim, seed)
+    return G, D, setting.config(seed, num_steps)
+
+
+def generator_grad_norm(G: nn.Module, D: nn.Module, loss: str = "nonsaturating", n: int = 1024,
+                        seed: int = 0) -> float:
+    """L2 norm of ``∂(generator loss)/∂θ_G`` over all of G's parameters, on ``n`` fresh noise draws.
+
+    This is the size of the signal the generator receives: near 0 when D saturates under the
+    minimax loss. G's stored gradients are left untouched.
+    """
+    positive_int("n", n)
+    device = next(G.parameters()).device
+    z = torch.randn(n, G.latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device)
+    params = [p for p in G.parameters() if p.requires_grad]
+    grads = torch.autograd.grad(get_loss(loss).generator(D(G(z))), params)
+    return float(torch.sqrt(sum(g.square().sum() for g in grads)))
+
+
+class GradNormTracker:
+    """A training callback: every ``every`` steps, log ``grad_norm_g`` = :func:`generator_grad_norm`."""
+
+    def __init__(self, loss: str = "nonsaturating", every: int = 50, n: int = 512, seed: int = 4321):
+        positive_int("every", every)
+        positive_int("n", n)
+        self.loss, self.every, self.n, self.seed = loss, every, n, seed
+
+    def __call__(self, step, G, D, history) -> None:
+        if step % self.every == 0:
+            history.log_metric("grad_norm_g", step, generator_grad_norm(G, D, self.loss, self.n, self.seed))
+
+
+def swing(history: History, tail: float = 0.5) -> float:
+    """Standard deviation of the discriminator's loss over the last ``tail`` of training (nats).
+
+    A settled game keeps D's loss nearly constant (a few hundredths of a nat from step to step);
+    when the players chase each other it swings by tenths of a nat or more.
+    """
+    if not 0 < tail <= 1:
+        raise ValueError(f"tail must lie in (0, 1], got {tail!r}")
+    if not history.loss_d:
+        raise ValueError("the History is empty: nothing was trained")
+    values = np.asarray(history.loss_d)
+    return float(values[-max(2, math.ceil(tail * len(values))):].std())
+
+
+@contextmanager
+def _one_thread_on_cpu(device: torch.device):
+    """Train with one intra-op thread on a CPU, then restore the setting.
+
+    Networks this small gain nothing from threads (measured: 490 vs 450 steps/s, idle 2-core CPU),
+    and on a busy CPU the threads wait for each other: the same runs took 40 times longer with two.
+    """
+    if device.type != "cpu":
+        yield
+        return
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
+
+
+def run(name: str | Setting, mixture: GaussianMixture, seed: int = 0, num_steps: int | None = None,
+        callbacks: Sequence[Callable] = ()):
+    """Train setting ``name`` on ``mixture`` with ``seed``; return ``(G, D, History)``.
+
+    The same arguments give the same run. Pass e.g. ``ganlab.metrics.CoverageTracker`` or
+    ``ganlab.plots.Snapshots`` as ``callbacks`` to record more.
+    """
+    G, D, cfg = build(name, mixture, seed, num_steps)
+    with _one_thread_on_cpu(cfg.resolved_device()):
+        history = train(G, D, mixture.sample, cfg, callbacks=callbacks)
+    return G, D, history
+
+
+@dataclass
+class Run:
+    """One trained run of :func:`compare` and its end-of-training measurements."""
+
+    setting: str
+    seed: int
+    G: nn.Module
+    D: nn.Module
+    history: History  # with the metrics modes, high_quality, reverse_kl and grad_norm_g over training
+    coverage: ModeCoverage  # of n samples after training
+    d_real: float  # mean D(x) over the last fifth of the steps
+    d_fake: float  # mean D(G(z)) over the last fifth of the steps
+    grad_norm_g: float  # generator_grad_norm at the end, for the setting's loss
+    swing: float  # std of D's loss over the second half: see swing()
+
+    def value(self, metric: str) -> float:
+        """One of :data:`METRICS` for this run."""
+        choice("metric", metric, list(METRICS))
+        if metric in ("modes_captured", "high_quality", "reverse_kl"):
+            return float(getattr(self.coverage, metric))
+        return float(getattr(self, metric))
+
+
+METRICS = {  # name -> (column heading, format of one value)
+    "modes_captured": ("modes", "{:.0f}"),
+    "high_quality": ("high quality", "{:.0%}"),
+    "reverse_kl": ("reverse KL", "{:.2f}"),
+    "d_real": ("D(x)", "{:.2f}"),
+    "d_fake": ("D(G(z))", "{:.2f}"),
+    "grad_norm_g": ("|grad G|", "{:.1e}"),
+    "swing": ("swing", "{:.2f}"),
+}
+
+
+@dataclass
+class Comparison:
+    """The runs of :func:`compare`; ``str()`` is the table of median and range over seeds."""
+
+    runs: list[Run]
+    mixture: GaussianMixture
+
+    @property
+    def settings(self) -> list[str]:
+        return list(dict.fromkeys(r.setting for r in self.runs))
+
+    def values(self, setting: str, metric: str) -> np.ndarray:
+        """``metric`` for every seed of ``setting``, in seed order."""
+        choice("setting in this comparison", setting, self.settings)
+        return np.array([r.value(metric) for r in self.runs if r.setting == setting])
+
+    def summary(self) -> list[dict]:
+        """One row per setting: ``{metric: (median, min, max)}`` plus ``setting`` and ``seeds``."""
+        rows = []
+        for setting in self.settings:
+            row = {"setting": setting, "seeds": len(self.values(setting, "d_fake"))}
+            for metric in METRICS:
+                v = self.values(setting, metric)
+                row[metric] = (float(np.median(v)), float(v.min()), float(v.max()))
+            rows.append(row)
+        return rows
+
+    def get(self, setting: str, seed: int) -> Run:
+        """The run of ``setting`` with ``seed``."""
+        for r in self.runs:
+            if r.setting == setting and r.seed == seed:
+                return r
+        raise ValueError(f"no run of {setting!r} with seed {seed!r}; seeds: "
+                         f"{sorted({r.seed for r in self.runs if r.setting == setting})}")
+
+    def __str__(self) -> str:
+        def cell(metric, triple):
+            fmt = METRICS[metric][1]
+            med, lo, hi = (fmt.format(v) for v in triple)
+            return med if lo == hi else f"{med} [{lo}, {hi}]"
+
+        header = ["setting", "seeds"] + [METRICS[m][0] for m in METRICS]
+        body = [[row["setting"], str(row["seeds"])] + [cell(m, row[m]) for m in METRICS] for row in self.summary()]
+        widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
+        lines = ["  ".join(text.ljust(w) for text, w in zip(line, widths)) for line in [header, *body]]
+        note = (f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = within 3 std "
+                "of the nearest mode; |grad G| = norm of the generator's gradient; swing = std of D's loss, 2nd half")
+        return "\n".join([*lines[:1], "-" * len(lines[0]), *lines[1:], note])
+
+
+def compare(names: Sequence[str | Setting], mixture: GaussianMixture, seeds: Sequence[int] = (0, 1, 2),
+            num_steps: int | None = None, n: int = 2500, track_every: int = 250,
+            callbacks: Callable[[str, int], Sequence[Callable]] | None = None) -> Comparison:
+    """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each run.
+
+    Each run records mode coverage every ``track_every`` steps (:class:`ganlab.metrics.CoverageTracker`)
+    and the generator's gradient norm every 50 steps; at the end, ``mode_coverage`` of ``n``
+    samples (2,500 as in VEEGAN and PacGAN). ``callbacks(name, seed)`` may return extra callbacks
+    for one run, e.g. a ``Snapshots`` recorder. Returns a :class:`Comparison`.
+    """
+    settings = [get(name) for name in names]
+    if not seeds:
+        raise ValueError("seeds is empty: give at least one seed")
+    positive_int("n", n)
+    positive_int("track_every", track_every)
+    runs = []
+    for setting in settings:
+        loss = setting.config().loss
+        for seed in seeds:
+            extra = list(callbacks(setting.name, seed)) if callbacks is not None else []
+            trackers = [CoverageTracker(mixture, every=track_every, n=n), GradNormTracker(loss)]
+            G, D, history = run(setting, mixture, seed, num_steps, callbacks=trackers + extra)
+            fifth = max(1, len(history.d_fake) // 5)
+            samples = generate(G, n, torch.Generator(next(G.parameters()).device).manual_seed(10_000 + seed))
+            runs.append(Run(setting.name, seed, G, D, history, mode_coverage(samples, mixture),
+                            float(np.mean(history.d_real[-fifth:])), float(np.mean(history.d_fake[-fifth:])),
+                            generator_grad_norm(G, D, loss), swing(history)))
+    return Comparison(runs, mixture)
