@@ -23,8 +23,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from . import gradients
 from ._checks import choice, positive_int
-from .losses import get_loss
 from .metrics import CoverageTracker, ModeCoverage, mode_coverage
 from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, generate
@@ -127,9 +127,7 @@ def generator_grad_norm(G: nn.Module, D: nn.Module, loss: str = "nonsaturating",
     positive_int("n", n)
     device = next(G.parameters()).device
     z = torch.randn(n, G.latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device)
-    params = [p for p in G.parameters() if p.requires_grad]
-    grads = torch.autograd.grad(get_loss(loss).generator(D(G(z))), params)
-    return float(torch.sqrt(sum(g.square().sum() for g in grads)))
+    return gradients.measure(G, D, z, loss).param_norm
 
 
 class GradNormTracker:
