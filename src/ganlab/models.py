@@ -1,4 +1,4 @@
-"""Networks: small MLPs for the toy mixtures.
+"""Networks: small MLPs for the toy mixtures, and the DCGAN pair for images (Radford et al. 2016).
 
 The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the
 losses use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
@@ -54,6 +54,101 @@ class MLPDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         _check_last_dim("MLPDiscriminator", x, self.in_dim)
         return self.net(x).squeeze(1)  # (N,) logits
+
+
+IMAGE_SIZES = (16, 32, 64, 128)  # powers of two: each stride-2 layer doubles (G) or halves (D) the side
+
+
+def _check_image(image_size: int, channels: int, width: int) -> int:
+    """Validate the DCGAN sizes; return the number of stride-2 layers, log2(image_size / 4)."""
+    if image_size not in IMAGE_SIZES:
+        raise ValueError(f"image_size must be one of {IMAGE_SIZES}, got {image_size!r}")
+    if channels not in (1, 3):
+        raise ValueError(f"channels must be 1 (grey) or 3 (RGB), got {channels!r}")
+    positive_int("width", width)
+    return image_size.bit_length() - 3  # 64 -> 4 layers: 4 -> 8 -> 16 -> 32 -> 64
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al.'s initialisation: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0."""
+    if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+    elif isinstance(module, nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class DCGANGenerator(nn.Module):
+    """``G: z ∈ R^latent_dim → image (channels, image_size, image_size)`` in [−1, 1].
+
+    A 4×4 transposed convolution turns the 1×1 latent into a 4×4 map of ``width·2^(L−1)``
+    channels; then ``L = log2(image_size/4)`` transposed 4×4 stride-2 convolutions double the side
+    and halve the channels, down to ``width`` and finally ``channels``. Batch norm and ReLU after
+    every layer but the last, tanh at the output. With image_size 64 and width 64 the channels go
+    512 → 256 → 128 → 64 → 3, as in pytorch/examples' DCGAN.
+    """
+
+    def __init__(self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64):
+        super().__init__()
+        positive_int("latent_dim", latent_dim)
+        n_up = _check_image(image_size, channels, width)
+        self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
+        self.hparams = dict(latent_dim=latent_dim, channels=channels, image_size=image_size, width=width)
+        c = width * 2 ** (n_up - 1)
+        layers = [nn.ConvTranspose2d(latent_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True)]
+        # state size: (c) x 4 x 4
+        for _ in range(n_up - 1):  # each layer: (c) x s x s -> (c/2) x 2s x 2s
+            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            c //= 2
+        # state size: (width) x image_size/2 x image_size/2
+        layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
+        # state size: (channels) x image_size x image_size
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, z: torch.Tensor) -> torch.Tensor:
+        if z.shape[1:] not in ((self.latent_dim,), (self.latent_dim, 1, 1)):
+            raise ValueError(f"DCGANGenerator expects noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+        return self.net(z.reshape(len(z), self.latent_dim, 1, 1))  # (N, latent_dim) -> a 1x1 "image"  # (N, channels, image_size, image_size)
+
+
+class DCGANDiscriminator(nn.Module):
+    """``D: image (channels, image_size, image_size) → logit``, the generator mirrored.
+
+    ``L`` strided 4×4 convolutions halve the side and double the channels (no batch norm on the
+    first, as in Radford et al.), LeakyReLU(0.2) after each, then a 4×4 convolution from the
+    4×4 map to one logit. Returns shape ``(N,)``; ``D(x) = sigmoid(logit)``.
+    """
+
+    def __init__(self, channels: int = 3, image_size: int = 64, width: int = 64):
+        super().__init__()
+        n_down = _check_image(image_size, channels, width)
+        self.channels, self.image_size = channels, image_size
+        self.hparams = dict(channels=channels, image_size=image_size, width=width)
+        layers = [nn.Conv2d(channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
+        c = width  # state size: (width) x image_size/2 x image_size/2
+        for _ in range(n_down - 1):  # each layer: (c) x s x s -> (2c) x s/2 x s/2
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2, True)]
+            c *= 2
+        # state size: (width * 2^(L-1)) x 4 x 4
+        layers.append(nn.Conv2d(c, 1, 4, 1, 0, bias=False))  # -> 1 x 1 x 1: the logit, no sigmoid
+        self.net = nn.Sequential(*layers)
+        self.apply(dcgan_init)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if x.ndim != 4 or x.shape[1:] != (self.channels, self.image_size, self.image_size):
+            shape = f"(N, {self.channels}, {self.image_size}, {self.image_size})"
+            raise ValueError(f"DCGANDiscriminator expects images of shape {shape}, got {tuple(x.shape)}")
+        return self.net(x).flatten()  # (N,) logits
+
+
+def dcgan(latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, seed: int = 0):
+    """A seeded ``(G, D)`` DCGAN pair for ``channels × image_size × image_size`` images."""
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G = DCGANGenerator(latent_dim, channels, image_size, width)
+        D = DCGANDiscriminator(channels, image_size, width)
+    return G, D
 
 
 def toy_gan(data_dim: int, latent_dim: int = 2, hidden: int = 128, depth: int = 3, seed: int = 0):
