@@ -1,0 +1,161 @@
+"""The speed options, the generator EMA, checkpoints and resume of ganlab.train, on a tiny DCGAN on CPU."""
+
+import copy
+import dataclasses
+import os
+
+import pytest
+import torch
+
+import ganlab
+from ganlab.checkpoint import CheckpointError, load_checkpoint
+from ganlab.models import dcgan
+from ganlab.train import TrainConfig, TrainingDiverged, train
+
+CFG = TrainConfig(num_steps=4, batch_real=8, batch_fake=8, batch_g=8, lr_g=2e-4, lr_d=2e-4, log_every=2,
+                  progress=False, device="cpu")
+IMAGES = torch.rand(64, 1, 16, 16) * 2 - 1  # a fixed "data set" of 64 16x16 grey images in [-1, 1]
+
+
+def sample_images(n, generator):
+    return IMAGES[torch.randint(len(IMAGES), (n,), generator=generator, device=generator.device)]
+
+
+def run(cfg=CFG, seed=0, **kwargs):
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8, seed=seed)
+    history = train(G, D, sample_images, cfg, **kwargs)
+    return G, D, history
+
+
+def weights(module):
+    return torch.cat([p.detach().flatten() for p in module.state_dict().values() if p.is_floating_point()])
+
+
+def test_plain_run_trains_the_dcgan_and_is_reproducible():
+    G1, D1, h1 = run()
+    G2, D2, h2 = run()
+    G0, D0 = dcgan(latent_dim=8, channels=1, image_size=16, width=8, seed=0)
+    assert not torch.equal(weights(G1), weights(G0))  # it moved
+    assert torch.equal(weights(G1), weights(G2)) and h1.loss_d == h2.loss_d
+    assert h1.step == [1, 2, 3, 4] and all(0 < v < 1 for v in h1.d_real + h1.d_fake)
+
+
+def test_bf16_autocast_is_active_but_weights_stay_float32():
+    G, D, h = run(dataclasses.replace(CFG, bf16=True))
+    _, _, h32 = run()
+    assert all(p.dtype == torch.float32 for p in G.parameters())
+    assert h.loss_d != h32.loss_d  # bf16 arithmetic really happened ...
+    assert h.loss_d == pytest.approx(h32.loss_d, abs=0.05)  # ... and changed little
+
+
+def test_channels_last_lays_out_conv_weights_nhwc_and_agrees():
+    G, D, h = run(dataclasses.replace(CFG, channels_last=True))
+    conv = next(m for m in D.modules() if isinstance(m, torch.nn.Conv2d) and m.in_channels > 1)
+    assert conv.weight.is_contiguous(memory_format=torch.channels_last)
+    assert not conv.weight.is_contiguous()
+    G_ref, _, h_ref = run()
+    assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
+    assert torch.allclose(weights(G), weights(G_ref), atol=1e-4)
+
+
+def test_fused_adam_matches_the_plain_update():
+    G, _, h = run(dataclasses.replace(CFG, fused_adam=True))
+    G_ref, _, h_ref = run(dataclasses.replace(CFG, fused_adam=False))
+    assert torch.allclose(weights(G), weights(G_ref), atol=1e-5)
+    assert h.loss_g == pytest.approx(h_ref.loss_g, abs=1e-5)
+
+
+def test_compile_traces_the_models_and_agrees():
+    # aot_eager runs dynamo and AOT autograd (the graph capture) without generating C++ kernels: seconds, not minutes.
+    G, _, h = run(dataclasses.replace(CFG, compile=True, compile_backend="aot_eager"))
+    G_ref, _, h_ref = run()
+    assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
+    assert torch.allclose(weights(G), weights(G_ref), atol=1e-4)
+    assert not any(k.startswith("_orig_mod") for k in G.state_dict())  # G itself stays a plain module
+
+
+def test_reuse_fake_runs_one_generator_forward_per_step():
+    calls = {"n": 0}
+
+    def count(*_):
+        calls["n"] += 1
+
+    for reuse, expected in ((False, 2 * CFG.num_steps), (True, CFG.num_steps)):
+        G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8)
+        G.register_forward_hook(count)
+        calls["n"] = 0
+        h = train(G, D, sample_images, dataclasses.replace(CFG, reuse_fake=reuse))
+        assert calls["n"] == expected
+        assert all(torch.isfinite(torch.tensor(h.loss_g)))
+
+
+def test_ema_follows_the_moving_average():
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8)
+    G_ema = copy.deepcopy(G)
+    start = weights(G_ema)
+    train(G, D, sample_images, dataclasses.replace(CFG, num_steps=1, ema_decay=0.75), G_ema=G_ema)
+    params = lambda m: torch.cat([p.detach().flatten() for p in m.parameters()])
+    start_params = torch.cat([p.detach().flatten() for p in dcgan(8, 1, 16, 8)[0].parameters()])
+    assert torch.allclose(params(G_ema), 0.75 * start_params + 0.25 * params(G), atol=1e-7)
+    assert not torch.equal(weights(G_ema), start)
+    for b_ema, b in zip(G_ema.buffers(), G.buffers()):
+        assert torch.equal(b_ema, b)  # batch-norm statistics copied
+    with pytest.raises(ValueError, match="G_ema must have G's architecture"):
+        train(G, D, sample_images, CFG, G_ema=dcgan(latent_dim=8, channels=1, image_size=16, width=16)[0])
+
+
+def test_resume_gives_exactly_the_uninterrupted_weights(tmp_path):
+    full = dataclasses.replace(CFG, num_steps=6, checkpoint_path=str(tmp_path / "full.pt"), checkpoint_every=3)
+    G_ema = copy.deepcopy(dcgan(8, 1, 16, 8)[0])
+    G_full, D_full, h_full = run(full, G_ema=G_ema)
+
+    first = dataclasses.replace(full, num_steps=3, checkpoint_path=str(tmp_path / "part.pt"))
+    run(first, G_ema=copy.deepcopy(dcgan(8, 1, 16, 8)[0]))  # "killed" after step 3
+    assert load_checkpoint(tmp_path / "part.pt")["step"] == 3
+    # A new process: different initial weights, then resume from the checkpoint.
+    G_ema2 = copy.deepcopy(dcgan(8, 1, 16, 8, seed=5)[0])
+    G, D, h = run(dataclasses.replace(full, checkpoint_path=str(tmp_path / "part.pt")), seed=5,
+                  G_ema=G_ema2, resume=tmp_path / "part.pt")
+    assert torch.equal(weights(G), weights(G_full)) and torch.equal(weights(D), weights(D_full))
+    assert torch.equal(weights(G_ema2), weights(G_ema))
+    assert h.step == h_full.step == list(range(1, 7)) and h.loss_d == h_full.loss_d and h.d_fake == h_full.d_fake
+    assert load_checkpoint(tmp_path / "part.pt")["step"] == 6
+
+
+def test_resume_refuses_changed_settings(tmp_path):
+    path = str(tmp_path / "c.pt")
+    run(dataclasses.replace(CFG, checkpoint_path=path))
+    with pytest.raises(ValueError, match=r"lr_d=0.0002 \(now 0.001\)"):
+        run(dataclasses.replace(CFG, num_steps=8, lr_d=1e-3), resume=path)
+    with pytest.raises(ValueError, match="G_ema"):
+        run(dataclasses.replace(CFG, num_steps=8), resume=path, G_ema=copy.deepcopy(dcgan(8, 1, 16, 8)[0]))
+
+
+def test_divergence_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
+    path = tmp_path / "c.pt"
+    draws = {"n": 0}
+
+    def poisoned(n, generator):  # real data turns to inf from the 7th draw (step 7, k_disc = 1)
+        draws["n"] += 1
+        x = sample_images(n, generator)
+        return x * float("inf") if draws["n"] >= 7 else x
+
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8)
+    cfg = dataclasses.replace(CFG, num_steps=10, checkpoint_path=str(path), checkpoint_every=3, log_every=5)
+    with pytest.raises(TrainingDiverged, match="step 7") as err:
+        train(G, D, poisoned, cfg)
+    assert err.value.step == 7
+    state = load_checkpoint(path)
+    assert state["step"] == 6 and all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
+
+
+def test_checkpoint_holds_what_sampling_needs(tmp_path):
+    path = tmp_path / "c.pt"
+    G, _, _ = run(dataclasses.replace(CFG, checkpoint_path=str(path)))
+    state = load_checkpoint(path)
+    assert state["G_hparams"] == dict(latent_dim=8, channels=1, image_size=16, width=8)
+    G2 = ganlab.models.DCGANGenerator(**state["G_hparams"])
+    G2.load_state_dict(state["G"])
+    assert torch.equal(weights(G2), weights(G))
+    assert state["config"]["num_steps"] == 4 and len(state["history"]["loss_d"]) == 4
+    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temporary files left behind
