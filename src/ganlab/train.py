@@ -112,6 +112,18 @@ class History:
         steps, values = zip(*self.metrics[name])
         return list(steps), list(values)
 
+    def to_csv(self, path) -> Path:
+        """Write the per-step traces (``step, loss_d, loss_g, d_real, d_fake``) as CSV; and, when
+        metrics were logged, ``<name>_metrics.csv`` beside it with ``step, metric, value`` rows."""
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rows = zip(self.step, *(getattr(self, name) for name in _TRACES))
+        path.write_text("step," + ",".join(_TRACES) + "\n" + "".join(",".join(map(repr, r)) + "\n" for r in rows))
+        if self.metrics:
+            lines = [f"{s},{name},{v!r}\n" for name, values in self.metrics.items() for s, v in values]
+            path.with_name(path.stem + "_metrics.csv").write_text("step,metric,value\n" + "".join(lines))
+        return path
+
     @property
     def steps_per_second(self) -> float:
         return len(self.step) / self.wall_time if self.wall_time > 0 else float("nan")
