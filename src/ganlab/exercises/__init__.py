@@ -5,7 +5,7 @@ truthy when you are right and otherwise says what looks wrong, with a hint. One 
 chapter (``ch04`` for chapter 4, ...); every check is importable from ``ganlab.exercises``.
 """
 
-from . import ch02, ch03, ch04, ch05, ch06, ch07
+from . import ch02, ch03, ch04, ch05, ch06, ch07, ch08
 from ._check import Check
 from .ch02 import *  # noqa: F401,F403
 from .ch03 import *  # noqa: F401,F403
@@ -13,5 +13,6 @@ from .ch04 import *  # noqa: F401,F403
 from .ch05 import *  # noqa: F401,F403
 from .ch06 import *  # noqa: F401,F403
 from .ch07 import *  # noqa: F401,F403
+from .ch08 import *  # noqa: F401,F403
 
-__all__ = ["Check", *ch02.__all__, *ch03.__all__, *ch04.__all__, *ch05.__all__, *ch06.__all__, *ch07.__all__]
+__all__ = ["Check", *ch02.__all__, *ch03.__all__, *ch04.__all__, *ch05.__all__, *ch06.__all__, *ch07.__all__, *ch08.__all__]
