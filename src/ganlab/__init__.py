@@ -2,10 +2,11 @@
 
 from .losses import LOSSES, GANLoss, get_loss
 from .mixtures import GaussianMixture, bimodal_1d, by_name, grid, mixture_1d, ring
-from .models import MLPDiscriminator, MLPGenerator, generate, toy_gan
+from .models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, dcgan, generate, toy_gan
 from .profile import default_device, describe, is_quick, pick, profile
 from .train import History, TrainConfig, TrainingDiverged, every, train
 
-from . import exercises, failures, games, gradients, metrics, plots, theory  # submodules, as ganlab.metrics.mode_coverage etc.
+from . import checkpoint, data, exercises, failures, games, gradients, grids, metrics, plots, quality, theory  # noqa: E402
+# (submodules, as ganlab.metrics.mode_coverage etc.)
 
 __version__ = "0.1.0"

@@ -7,7 +7,6 @@ a grid of ``G(z)`` for the same ``z`` every few steps, for a figure or an animat
 
 from __future__ import annotations
 
-import contextlib
 import math
 from pathlib import Path
 
@@ -18,6 +17,7 @@ from matplotlib import animation
 from torch import nn
 
 from ._checks import positive_int
+from .models import fixed_noise, render, unchanged_buffers  # noqa: F401 (part of this module's API)
 
 
 def _as_images(images) -> torch.Tensor:
@@ -63,41 +63,6 @@ def save_grid(images, path: str | Path, nrow: int = 8) -> Path:
     grid = image_grid(images, nrow)
     plt.imsave(path, grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1)
     return path
-
-
-@contextlib.contextmanager
-def unchanged_buffers(module: nn.Module):
-    """Run a forward pass in train mode (batch statistics) without moving batch norm's running averages,
-    so that looking at samples does not change the training run."""
-    saved = [b.detach().clone() for b in module.buffers()]
-    try:
-        yield module
-    finally:
-        with torch.no_grad():
-            for buffer, value in zip(module.buffers(), saved):
-                buffer.copy_(value)
-
-
-@torch.no_grad()
-def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: bool = True) -> torch.Tensor:
-    """``G(z)`` on the CPU, in batches, without gradients and without changing G's buffers.
-
-    ``batch_stats``: normalise with the statistics of the batch (train mode, as during training);
-    False uses batch norm's running averages (eval mode), so each image depends on its own ``z`` only.
-    """
-    device = next(G.parameters()).device
-    was_training = G.training
-    G.train(batch_stats)
-    try:
-        with unchanged_buffers(G):
-            return torch.cat([G(part.to(device)).float().cpu() for part in z.split(batch_size)])
-    finally:
-        G.train(was_training)
-
-
-def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
-    """``n`` latent vectors from their own seeded stream (training draws are untouched), on the CPU."""
-    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
 class GridSnapshots:

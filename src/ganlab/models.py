@@ -6,6 +6,8 @@ losses use ``binary_cross_entropy_with_logits``, which stays finite where ``log(
 
 from __future__ import annotations
 
+import contextlib
+
 import torch
 from torch import nn
 
@@ -34,6 +36,7 @@ class MLPGenerator(nn.Module):
         for name, value in (("latent_dim", latent_dim), ("out_dim", out_dim), ("hidden", hidden), ("depth", depth)):
             positive_int(name, value)
         self.latent_dim, self.out_dim = latent_dim, out_dim
+        self.hparams = dict(latent_dim=latent_dim, out_dim=out_dim, hidden=hidden, depth=depth)  # to rebuild it
         self.net = _mlp(latent_dim, out_dim, hidden, depth, nn.ReLU)
 
     def forward(self, z: torch.Tensor) -> torch.Tensor:
@@ -49,6 +52,7 @@ class MLPDiscriminator(nn.Module):
         for name, value in (("in_dim", in_dim), ("hidden", hidden), ("depth", depth)):
             positive_int(name, value)
         self.in_dim = in_dim
+        self.hparams = dict(in_dim=in_dim, hidden=hidden, depth=depth)
         self.net = _mlp(in_dim, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -167,3 +171,38 @@ def generate(G: nn.Module, n: int, generator: torch.Generator | None = None) -> 
     device = next(G.parameters()).device
     z = torch.randn(n, G.latent_dim, generator=generator, device=device)
     return G(z)
+
+
+@contextlib.contextmanager
+def unchanged_buffers(module: nn.Module):
+    """Run a forward pass in train mode (batch statistics) without moving batch norm's running averages,
+    so that looking at samples does not change the training run."""
+    saved = [b.detach().clone() for b in module.buffers()]
+    try:
+        yield module
+    finally:
+        with torch.no_grad():
+            for buffer, value in zip(module.buffers(), saved):
+                buffer.copy_(value)
+
+
+@torch.no_grad()
+def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: bool = True) -> torch.Tensor:
+    """``G(z)`` on the CPU, in batches, without gradients and without changing G's buffers.
+
+    ``batch_stats``: normalise with the statistics of the batch (train mode, as during training);
+    False uses batch norm's running averages (eval mode), so each image depends on its own ``z`` only.
+    """
+    device = next(G.parameters()).device
+    was_training = G.training
+    G.train(batch_stats)
+    try:
+        with unchanged_buffers(G):
+            return torch.cat([G(part.to(device)).float().cpu() for part in z.split(batch_size)])
+    finally:
+        G.train(was_training)
+
+
+def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
+    """``n`` latent vectors from their own seeded stream (training draws are untouched), on the CPU."""
+    return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
