@@ -1,0 +1,7 @@
+"""``python -m ganlab``: see :mod:`ganlab.cli`."""
+
+import sys
+
+from .cli import main
+
+sys.exit(main())
