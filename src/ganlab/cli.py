@@ -3,6 +3,10 @@
     python -m ganlab train dcgan --data digits --image-size 32 --steps 2000 --out runs/digits
     python -m ganlab train toy --data ring --steps 2000 --out runs/ring
     python -m ganlab sample --checkpoint runs/digits/best.pt --n 64 --out grid.png
+    torchrun --nproc-per-node 4 -m ganlab train dcgan --data mnist --image-size 64 --out runs/ddp
+
+Under torchrun every process trains on its slice of the (global) ``--batch-size``; rank 0 writes
+the run folder.
 
 A run folder holds ``checkpoint.pt`` (the whole training state; ``--resume`` continues from it),
 ``best.pt`` (the generator at its best quality score, DCGAN on labelled data), ``samples/``
@@ -25,7 +29,7 @@ matplotlib.use("Agg")  # files only: no window, also on machines without a displ
 import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
-from . import data, grids, mixtures, models, plots, quality  # noqa: E402
+from . import data, distributed, grids, mixtures, models, plots, quality  # noqa: E402
 from .checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from .metrics import CoverageTracker, mode_coverage  # noqa: E402
 from .profile import describe  # noqa: E402
@@ -120,15 +124,21 @@ def _finish(args, history, summary: dict) -> None:
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}))
 
 
-def train_dcgan(args) -> None:
-    device = TrainConfig(device=args.device).resolved_device()
-    images = data.load(args.data, image_size=args.image_size, root=args.root, download=args.download,
-                       channels=args.channels, device=device)
+def train_dcgan(args, w: distributed.World) -> None:
+    device = w.device if w.size > 1 else TrainConfig(device=args.device).resolved_device()
+    for turn in ("main", "others"):  # rank 0 first: it alone may download, the others read its files
+        if w.is_main == (turn == "main"):
+            images = data.load(args.data, image_size=args.image_size, root=args.root, channels=args.channels,
+                               download=args.download and w.is_main, device=device)
+        distributed.barrier(w)
     resume = _resume_path(args)
     G, D = models.dcgan(args.latent_dim, images.channels, args.image_size, args.width, seed=args.seed)
     G_ema = copy.deepcopy(G) if args.ema > 0 else None
     cfg = _config(args, args.batch_size, bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
                   reuse_fake=args.reuse_fake, ema_decay=args.ema if args.ema > 0 else 0.999)
+    if not w.is_main:  # the other processes train; rank 0 looks, scores and writes
+        train(G, D, images.sample, cfg, G_ema=G_ema, resume=resume)
+        return
     callbacks = [grids.GridSnapshots(args.latent_dim, every=args.sample_every, out_dir=args.out / "samples")]
     tracker = None
     if args.eval_every and getattr(images, "num_classes", 0) > 1 and isinstance(images, data.ImageData):
@@ -148,12 +158,15 @@ def train_dcgan(args) -> None:
     _finish(args, history, summary)
 
 
-def train_toy(args) -> None:
+def train_toy(args, w: distributed.World) -> None:
     mix = mixtures.by_name(args.data)
     resume = _resume_path(args)
     G, D = models.toy_gan(mix.dim, args.latent_dim, args.hidden, args.depth, seed=args.seed)
     cfg = _config(args, args.batch_size)
-    history = train(G, D, mix.sample, cfg, [CoverageTracker(mix, every=args.eval_every)], resume=resume)
+    callbacks = [CoverageTracker(mix, every=args.eval_every)] if w.is_main else []
+    history = train(G, D, mix.sample, cfg, callbacks, resume=resume)
+    if not w.is_main:
+        return
     x_fake = grids.render(G, grids.fixed_noise(2500, args.latent_dim))
     coverage = mode_coverage(x_fake, mix)
     _save_toy_samples(G, x_fake, mix, args.out / "samples.png")
@@ -200,10 +213,13 @@ def main(argv: list[str] | None = None) -> int:
         sample(args)
     else:
         args.out.mkdir(parents=True, exist_ok=True)
+        w = distributed.setup()  # a single process unless launched by torchrun
         try:
-            (train_dcgan if args.kind == "dcgan" else train_toy)(args)
+            (train_dcgan if args.kind == "dcgan" else train_toy)(args, w)
         except (ValueError, FileNotFoundError, ImportError) as err:  # bad settings or missing data: say so, no traceback
             raise SystemExit(f"error: {err}") from err
+        finally:
+            distributed.shutdown()
     return 0
 
 

@@ -20,6 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
+from . import distributed
 from ._checks import choice, positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .losses import LOSSES, get_loss
@@ -65,6 +66,8 @@ class TrainConfig:
     # Checkpoints: the whole training state, saved atomically; continue with train(..., resume=path).
     checkpoint_path: str | None = None  # None: no checkpoints
     checkpoint_every: int = 1000  # generator steps between checkpoints (one is also written at the end)
+    # Several processes (torchrun; see ganlab.distributed): batches are global and split over the processes.
+    sync_batchnorm: bool = False  # share batch-norm statistics across GPUs, so N GPUs normalise like one
 
     def __post_init__(self):
         for name in ("num_steps", "batch_real", "batch_fake", "batch_g", "k_disc", "log_every", "checkpoint_every"):
@@ -283,10 +286,21 @@ def train(
     The same ``cfg.seed``, initial weights and device give an identical History and samples.
     Raises ``TrainingDiverged`` (naming the step) when a loss becomes NaN or infinite; the last
     checkpoint written before that step stays as it was.
+
+    Launched on several processes (``torchrun``, after ``ganlab.distributed.setup()``), G and D are
+    wrapped in ``DistributedDataParallel``; the batch sizes are global, each process draws the
+    global batch from the same seeded generator and trains on its slice; traces are averaged over
+    the processes and only rank 0 writes checkpoints and shows progress.
     """
     if not hasattr(G, "latent_dim"):
         raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
-    device = cfg.resolved_device()
+    w = distributed.world()
+    device = cfg.resolved_device() if w.size == 1 else w.device
+    for name in ("batch_real", "batch_fake", "batch_g"):
+        if getattr(cfg, name) % w.size:
+            raise ValueError(f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}")
+    if cfg.sync_batchnorm and device.type != "cuda":
+        raise ValueError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)")
     memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
     for module in (G, D) if G_ema is None else (G, D, G_ema):
         module.to(device, memory_format=memory).train()
@@ -301,23 +315,32 @@ def train(
     if resume is not None:
         done, history = _restore(load_checkpoint(resume), cfg, G, D, opt_g, opt_d, gen, G_ema)
         history.config = asdict(cfg)
-    # Forward passes go through the compiled modules; parameters and state dicts stay G's and D's.
-    G_run, D_run = (torch.compile(m, backend=cfg.compile_backend) for m in (G, D)) if cfg.compile else (G, D)
+    # Forward passes go through the wrapped modules; parameters and state dicts stay G's and D's.
+    G_run, D_run = G, D
+    if w.size > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        if cfg.sync_batchnorm:
+            G_run, D_run = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
+        ids = [device.index] if device.type == "cuda" else None
+        G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
+    if cfg.compile:
+        G_run, D_run = (torch.compile(m, backend=cfg.compile_backend) for m in (G_run, D_run))
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
 
-    def noise(n):
-        return torch.randn(n, G.latent_dim, generator=gen, device=device)
+    def noise(n):  # every process draws the global batch and keeps its slice
+        return distributed.shard(torch.randn(n, G.latent_dim, generator=gen, device=device), w)
 
     def real(n):
-        x = sample_real(n, gen)
+        x = distributed.shard(sample_real(n, gen), w)
         return x.to(device, memory_format=memory) if x.ndim == 4 else x.to(device)
 
     bar = tqdm(range(done + 1, cfg.num_steps + 1), initial=done, total=cfg.num_steps,
-               desc=f"train ({cfg.loss})", disable=not cfg.progress)
+               desc=f"train ({cfg.loss})", disable=not (cfg.progress and w.is_main))
     for step in bar:
         # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
         for i in range(cfg.k_disc):
@@ -345,9 +368,10 @@ def train(
         filled += 1
         save = cfg.checkpoint_path is not None and (step % cfg.checkpoint_every == 0 or step == cfg.num_steps)
         if filled == cfg.log_every or step == cfg.num_steps or save:
-            _flush(history, buffer[:filled], step - filled + 1, bar)  # raises before a bad state is saved
+            traces = distributed.mean_over_processes(buffer[:filled], w)
+            _flush(history, traces, step - filled + 1, bar)  # raises before a bad state is saved
             filled = 0
-        if save:
+        if save and w.is_main:
             history.wall_time = wall_before + time.perf_counter() - start
             save_checkpoint(_snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history), cfg.checkpoint_path)
         for callback in callbacks:
