@@ -201,9 +201,12 @@ def main(argv=None) -> int:
     parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 20 GPU, 2 CPU)")
     parser.add_argument("--repeats", type=int, default=3)
     parser.add_argument("--workers", type=int, default=None, help="reference DataLoader workers (2 GPU, 0 CPU)")
+    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
     parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes to compile on CPU)")
     parser.add_argument("--out", type=Path, default=None, help="results file (default bench/results/dcgan_<device>.md)")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     device = torch.device(ganlab.default_device() if args.device == "auto" else args.device)
     gpu = device.type == "cuda"
     for name, on_gpu, on_cpu in (("image_size", 64, 32), ("width", 64, 32), ("batches", [128, 512], [64, 128]),
