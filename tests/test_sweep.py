@@ -212,3 +212,10 @@ def test_bad_mixture_and_member_index():
     with pytest.raises(ValueError, match=r"member index must be an integer in \[0, 1\), got 1"):
         result.member(1)
     assert len(result) == 1 and result.steps_per_second > 0
+
+
+@pytest.mark.parametrize("option", [dict(num_classes=3), dict(spectral_norm=True)])
+def test_models_with_options_the_stack_cannot_train_are_refused(option):
+    with pytest.raises(ValueError, match="sweep trains plain MLPs only; these models use"):
+        ganlab.sweep.run(ganlab.ring(), [0], ganlab.TrainConfig(num_steps=2, progress=False),
+                         models=lambda s: ganlab.toy_gan(2, hidden=8, depth=1, seed=s, **option))

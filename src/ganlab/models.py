@@ -2,6 +2,22 @@
 
 The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the
 losses use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
+
+The GAN variants of Part III are keyword-only options of the same classes, all off by default (a
+model built without them has the same layers, seeded weights and ``hparams`` as before; an option
+that is on is recorded in ``hparams``, so a checkpoint rebuilds the model):
+
+- ``spectral_norm=True``: every weight matrix is divided by its largest singular value, estimated
+  by one power iteration per training-mode forward pass, so each layer is 1-Lipschitz
+  (Miyato et al. 2018). Usual on D; SAGAN (Zhang et al. 2019) puts it on G as well.
+- ``num_classes=K``: a conditional pair ``G(z, y)``, ``D(x, y)`` for integer labels
+  ``y ∈ {0, …, K−1}`` (Mirza & Osindero 2014). G concatenates a learned label vector ``e_y`` to
+  ``z``. D uses ``conditioning="concat"`` (``e_y`` joins the input: extra features for the MLP,
+  extra constant channel maps for the DCGAN) or ``"projection"`` (Miyato & Koyama 2018:
+  ``logit = ψ(φ(x)) + ⟨e_y, φ(x)⟩`` with ``φ`` D's last features and ``ψ`` its last layer). The
+  MLP D defaults to concat, the DCGAN D to projection.
+- ``attention_at=s`` (DCGAN only): a :class:`SelfAttention` block after the layer whose feature
+  map is ``s × s`` (SAGAN), in G and in D.
 """
 
 from __future__ import annotations
@@ -9,9 +25,14 @@ from __future__ import annotations
 import contextlib
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrizations
 
-from ._checks import positive_int
+from ._checks import choice, positive_int
+
+CONDITIONINGS = ("concat", "projection")  # how a conditional D uses its labels
+LABEL_DIM_MAX = 50  # e_y has min(num_classes, 50) entries: as many as a one-hot code, capped for many classes
 
 
 def _mlp(in_dim: int, out_dim: int, hidden: int, depth: int, activation) -> nn.Sequential:
@@ -28,36 +49,129 @@ def _check_last_dim(model: str, x: torch.Tensor, dim: int) -> None:
         raise ValueError(f"{model} expects inputs of shape (N, {dim}), got {tuple(x.shape)}")
 
 
-class MLPGenerator(nn.Module):
-    """``G: z ∈ R^latent_dim → x ∈ R^out_dim``, ``depth`` hidden ReLU layers of ``hidden`` units."""
+def _label_dim(num_classes: int | None) -> int:
+    return 0 if num_classes is None else min(num_classes, LABEL_DIM_MAX)
 
-    def __init__(self, latent_dim: int, out_dim: int, hidden: int = 128, depth: int = 3):
+
+def _check_options(num_classes: int | None, conditioning: str = "concat") -> None:
+    if num_classes is not None:
+        positive_int("num_classes", num_classes)
+    choice("conditioning", conditioning, CONDITIONINGS)
+
+
+def _options(num_classes=None, conditioning=None, spectral_norm=False, batchnorm=True, attention_at=None) -> dict:
+    """The options that are on, for ``hparams`` (a plain model's ``hparams`` stay as they always were)."""
+    options = {} if num_classes is None else dict(num_classes=num_classes)
+    if num_classes is not None and conditioning is not None:
+        options["conditioning"] = conditioning
+    if spectral_norm:
+        options["spectral_norm"] = True
+    if not batchnorm:
+        options["batchnorm"] = False
+    if attention_at is not None:
+        options["attention_at"] = attention_at
+    return options
+
+
+def _spectral_norm(module: nn.Module) -> None:
+    """Spectrally normalise every Linear, Conv2d and ConvTranspose2d inside ``module`` (in place)."""
+    for m in list(module.modules()):
+        if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
+            parametrizations.spectral_norm(m)  # W / σ(W); ConvTranspose2d is reshaped along its output channels
+
+
+def _init_projection(embed: nn.Embedding, spectral_norm: bool) -> None:
+    """The projection's class vectors start small, N(0, 0.02) (D's init scale), so D starts nearly unconditional;
+    with spectral norm they are normalised too (y ↦ e_y is a linear map of the one-hot y), as by Miyato & Koyama."""
+    nn.init.normal_(embed.weight, 0.0, 0.02)
+    if spectral_norm:
+        parametrizations.spectral_norm(embed)
+
+
+def _labels(model: str, y, n: int, num_classes: int | None) -> torch.Tensor | None:
+    """Check the labels given to a forward pass: (n,) integers for a conditional model, None otherwise."""
+    if num_classes is None:
+        if y is not None:
+            raise ValueError(f"{model} is unconditional (num_classes=None) and takes no labels y; "
+                             "build it with num_classes=K for a conditional model")
+        return None
+    if y is None:
+        raise ValueError(f"{model} is conditional (num_classes={num_classes}): pass integer labels y of shape ({n},)")
+    if not isinstance(y, torch.Tensor) or y.shape != (n,) or y.is_floating_point() or y.dtype == torch.bool:
+        got = f"{y.dtype} tensor of shape {tuple(y.shape)}" if isinstance(y, torch.Tensor) else type(y).__name__
+        raise ValueError(f"{model} expects integer labels y of shape ({n},), got a {got}")
+    # checked on the CPU only: on a GPU the check would stall every step (the embedding lookup still fails there)
+    if y.device.type == "cpu" and n and (y.min() < 0 or y.max() >= num_classes):
+        raise ValueError(f"labels y must be in 0..{num_classes - 1}, got values from {y.min()} to {y.max()}")
+    return y.long()
+
+
+class MLPGenerator(nn.Module):
+    """``G: z ∈ R^latent_dim → x ∈ R^out_dim``, ``depth`` hidden ReLU layers of ``hidden`` units.
+
+    With ``num_classes``: ``G(z, y) = net([z, e_y])``, ``e_y`` a learned vector of
+    ``min(num_classes, 50)`` numbers per class (Mirza & Osindero 2014).
+    """
+
+    def __init__(self, latent_dim: int, out_dim: int, hidden: int = 128, depth: int = 3, *,
+                 num_classes: int | None = None, spectral_norm: bool = False):
         super().__init__()
         for name, value in (("latent_dim", latent_dim), ("out_dim", out_dim), ("hidden", hidden), ("depth", depth)):
             positive_int(name, value)
-        self.latent_dim, self.out_dim = latent_dim, out_dim
+        _check_options(num_classes)
+        self.latent_dim, self.out_dim, self.num_classes = latent_dim, out_dim, num_classes
         self.hparams = dict(latent_dim=latent_dim, out_dim=out_dim, hidden=hidden, depth=depth)  # to rebuild it
-        self.net = _mlp(latent_dim, out_dim, hidden, depth, nn.ReLU)
+        self.hparams.update(_options(num_classes, spectral_norm=spectral_norm))
+        self.net = _mlp(latent_dim + _label_dim(num_classes), out_dim, hidden, depth, nn.ReLU)
+        if num_classes is not None:
+            self.embed = nn.Embedding(num_classes, _label_dim(num_classes))  # e_y ~ N(0, I) at first, like z
+        if spectral_norm:
+            _spectral_norm(self.net)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_last_dim("MLPGenerator", z, self.latent_dim)
+        y = _labels("MLPGenerator", y, len(z), self.num_classes)
+        if y is not None:
+            z = torch.cat([z, self.embed(y)], 1)  # (N, latent_dim + label_dim)
         return self.net(z)  # (N, out_dim)
 
 
 class MLPDiscriminator(nn.Module):
-    """``D: x ∈ R^in_dim → logit``, ``depth`` hidden LeakyReLU(0.2) layers of ``hidden`` units."""
+    """``D: x ∈ R^in_dim → logit``, ``depth`` hidden LeakyReLU(0.2) layers of ``hidden`` units.
 
-    def __init__(self, in_dim: int, hidden: int = 128, depth: int = 3):
+    With ``num_classes``: ``conditioning="concat"`` computes ``D(x, y) = net([x, e_y])``;
+    ``"projection"`` computes ``ψ(φ(x)) + ⟨e_y, φ(x)⟩`` with ``φ(x)`` the last hidden layer
+    (``hidden`` features), ``ψ`` the output layer and ``e_y ∈ R^hidden`` (Miyato & Koyama 2018).
+    """
+
+    def __init__(self, in_dim: int, hidden: int = 128, depth: int = 3, *, num_classes: int | None = None,
+                 conditioning: str = "concat", spectral_norm: bool = False):
         super().__init__()
         for name, value in (("in_dim", in_dim), ("hidden", hidden), ("depth", depth)):
             positive_int(name, value)
-        self.in_dim = in_dim
+        _check_options(num_classes, conditioning)
+        self.in_dim, self.num_classes, self.conditioning = in_dim, num_classes, conditioning
         self.hparams = dict(in_dim=in_dim, hidden=hidden, depth=depth)
-        self.net = _mlp(in_dim, 1, hidden, depth, lambda: nn.LeakyReLU(0.2))
+        self.hparams.update(_options(num_classes, conditioning, spectral_norm))
+        concat = num_classes is not None and conditioning == "concat"
+        self.net = _mlp(in_dim + (_label_dim(num_classes) if concat else 0), 1, hidden, depth,
+                        lambda: nn.LeakyReLU(0.2))
+        if num_classes is not None:
+            self.embed = nn.Embedding(num_classes, _label_dim(num_classes) if concat else hidden)
+            if not concat:
+                _init_projection(self.embed, spectral_norm)
+        if spectral_norm:
+            _spectral_norm(self.net)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         _check_last_dim("MLPDiscriminator", x, self.in_dim)
-        return self.net(x).squeeze(1)  # (N,) logits
+        y = _labels("MLPDiscriminator", y, len(x), self.num_classes)
+        if y is None:
+            return self.net(x).squeeze(1)  # (N,) logits
+        if self.conditioning == "concat":
+            return self.net(torch.cat([x, self.embed(y)], 1)).squeeze(1)
+        h = self.net[:-1](x)  # φ(x): (N, hidden)
+        return self.net[-1](h).squeeze(1) + (self.embed(y) * h).sum(1)  # ψ(φ(x)) + ⟨e_y, φ(x)⟩
 
 
 IMAGE_SIZES = (16, 32, 64, 128)  # powers of two: each stride-2 layer doubles (G) or halves (D) the side
@@ -73,6 +187,20 @@ def _check_image(image_size: int, channels: int, width: int) -> int:
     return image_size.bit_length() - 3  # 64 -> 4 layers: 4 -> 8 -> 16 -> 32 -> 64
 
 
+def attention_sides(image_size: int) -> tuple[int, ...]:
+    """The feature-map sides where a DCGAN of ``image_size`` can take self-attention: 16 ≤ side < image_size."""
+    return tuple(2 ** k for k in range(4, 8) if 2 ** k < image_size)
+
+
+def _check_attention(attention_at: int | None, image_size: int) -> None:
+    if attention_at is None:
+        return
+    sides = attention_sides(image_size)
+    if isinstance(attention_at, bool) or not isinstance(attention_at, int) or attention_at not in sides:
+        allowed = f"one of {sides}" if sides else "None (no feature map is >= 16 and smaller than the image)"
+        raise ValueError(f"attention_at must be {allowed} for image_size {image_size}, got {attention_at!r}")
+
+
 def dcgan_init(module: nn.Module) -> None:
     """Radford et al.'s initialisation: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
@@ -80,6 +208,42 @@ def dcgan_init(module: nn.Module) -> None:
     elif isinstance(module, nn.BatchNorm2d):
         nn.init.normal_(module.weight, 1.0, 0.02)
         nn.init.zeros_(module.bias)
+
+
+class SelfAttention(nn.Module):
+    """Self-attention over the ``N = H·W`` positions of a feature map (SAGAN, Zhang et al. 2019).
+
+    With 1×1 convolutions ``f, g: C → C/8`` and ``h: C → C``, output position ``j`` attends to all
+    positions ``i``:
+
+        β_{j,i} = softmax_i( f(x_i) · g(x_j) ),   o_j = Σ_i β_{j,i} h(x_i),   out_j = γ o_j + x_j.
+
+    ``γ`` starts at 0, so the block starts as the identity and G or D learns how much of the
+    non-local evidence to use. Shapes: ``(B, C, H, W) → (B, C, H, W)``.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        positive_int("channels", channels)
+        inner = max(1, channels // 8)  # the paper's C/8 keys and queries (at least one)
+        self.f = nn.Conv2d(channels, inner, 1, bias=False)  # keys, at the attended positions i
+        self.g = nn.Conv2d(channels, inner, 1, bias=False)  # queries, at the output positions j
+        self.h = nn.Conv2d(channels, channels, 1, bias=False)  # values
+        self.gamma = nn.Parameter(torch.zeros(()))  # a 0-dim scalar: under bf16 autocast the output stays bf16
+
+    def attention(self, x: torch.Tensor) -> torch.Tensor:
+        """The map ``β``: ``(B, H·W, H·W)``, row ``j`` the weights over positions ``i``; rows sum to 1."""
+        f, g = self.f(x).flatten(2), self.g(x).flatten(2)  # (B, C/8, HW)
+        return torch.softmax(g.transpose(1, 2) @ f, dim=-1)  # [j, i] = softmax_i(g(x_j) · f(x_i))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, C, H, W = x.shape
+        q, k, v = (conv(x).flatten(2).transpose(1, 2) for conv in (self.g, self.f, self.h))  # (B, HW, ·)
+        # o = β v, by a fused kernel where there is one: β itself is (HW)² numbers per image
+        o = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # (B, HW, C); SAGAN does not scale by 1/sqrt(C/8)
+        # (B, C, H, W) in x's memory layout (empty_like keeps it): the layers after run as without the block
+        o = torch.empty_like(x).copy_(o.transpose(1, 2).reshape(B, C, H, W))
+        return x + self.gamma * o
 
 
 class DCGANGenerator(nn.Module):
@@ -90,30 +254,48 @@ class DCGANGenerator(nn.Module):
     and halve the channels, down to ``width`` and finally ``channels``. Batch norm and ReLU after
     every layer but the last, tanh at the output. With image_size 64 and width 64 the channels go
     512 → 256 → 128 → 64 → 3, as in pytorch/examples' DCGAN.
+
+    Options: ``num_classes`` (``G(z, y)``: ``e_y`` joins the latent as extra 1×1 channels),
+    ``spectral_norm``, ``attention_at`` (see the module docstring).
     """
 
-    def __init__(self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64):
+    def __init__(self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, *,
+                 num_classes: int | None = None, spectral_norm: bool = False, attention_at: int | None = None):
         super().__init__()
         positive_int("latent_dim", latent_dim)
         n_up = _check_image(image_size, channels, width)
+        _check_options(num_classes)
+        _check_attention(attention_at, image_size)
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
+        self.num_classes = num_classes
         self.hparams = dict(latent_dim=latent_dim, channels=channels, image_size=image_size, width=width)
-        c = width * 2 ** (n_up - 1)
-        layers = [nn.ConvTranspose2d(latent_dim, c, 4, 1, 0, bias=False), nn.BatchNorm2d(c), nn.ReLU(True)]
+        self.hparams.update(_options(num_classes, spectral_norm=spectral_norm, attention_at=attention_at))
+        c, side = width * 2 ** (n_up - 1), 4
+        layers = [nn.ConvTranspose2d(latent_dim + _label_dim(num_classes), c, 4, 1, 0, bias=False),
+                  nn.BatchNorm2d(c), nn.ReLU(True)]
         # state size: (c) x 4 x 4
         for _ in range(n_up - 1):  # each layer: (c) x s x s -> (c/2) x 2s x 2s
             layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
-            c //= 2
+            c, side = c // 2, 2 * side
+            if side == attention_at:
+                layers.append(SelfAttention(c))  # state size unchanged
         # state size: (width) x image_size/2 x image_size/2
         layers += [nn.ConvTranspose2d(c, channels, 4, 2, 1, bias=False), nn.Tanh()]
         # state size: (channels) x image_size x image_size
         self.net = nn.Sequential(*layers)
+        if num_classes is not None:
+            self.embed = nn.Embedding(num_classes, _label_dim(num_classes))  # e_y ~ N(0, I) at first, like z
         self.apply(dcgan_init)
+        if spectral_norm:  # after the init: the power iteration starts from the initial weights
+            _spectral_norm(self.net)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if z.shape[1:] not in ((self.latent_dim,), (self.latent_dim, 1, 1)):
             raise ValueError(f"DCGANGenerator expects noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
-        return self.net(z.reshape(len(z), self.latent_dim, 1, 1))  # (N, latent_dim) -> a 1x1 "image"  # (N, channels, image_size, image_size)
+        y = _labels("DCGANGenerator", y, len(z), self.num_classes)
+        if y is not None:  # (N, latent_dim + label_dim): [z, e_y] as one 1x1 "image"
+            z = torch.cat([z.reshape(len(z), self.latent_dim), self.embed(y)], 1)
+        return self.net(z.reshape(*z.shape[:2], 1, 1))  # a 1x1 "image" -> (N, channels, image_size, image_size)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -122,55 +304,125 @@ class DCGANDiscriminator(nn.Module):
     ``L`` strided 4×4 convolutions halve the side and double the channels (no batch norm on the
     first, as in Radford et al.), LeakyReLU(0.2) after each, then a 4×4 convolution from the
     4×4 map to one logit. Returns shape ``(N,)``; ``D(x) = sigmoid(logit)``.
+
+    Options: ``batchnorm=False`` drops the batch norms, as usual with ``spectral_norm=True``
+    (Miyato et al. 2018: a 1-Lipschitz D needs no normalisation over the batch, which would also
+    couple each logit to the rest of its batch); ``num_classes`` with ``conditioning``
+    ``"projection"`` (``φ(x)``: the last 4×4 feature map summed over positions, ``e_y`` one
+    number per channel) or ``"concat"`` (``e_y`` as extra constant channel maps of the input);
+    ``attention_at``.
     """
 
-    def __init__(self, channels: int = 3, image_size: int = 64, width: int = 64):
+    def __init__(self, channels: int = 3, image_size: int = 64, width: int = 64, *,
+                 num_classes: int | None = None, conditioning: str = "projection", spectral_norm: bool = False,
+                 batchnorm: bool = True, attention_at: int | None = None):
         super().__init__()
         n_down = _check_image(image_size, channels, width)
+        _check_options(num_classes, conditioning)
+        _check_attention(attention_at, image_size)
         self.channels, self.image_size = channels, image_size
+        self.num_classes, self.conditioning = num_classes, conditioning
         self.hparams = dict(channels=channels, image_size=image_size, width=width)
-        layers = [nn.Conv2d(channels, width, 4, 2, 1, bias=False), nn.LeakyReLU(0.2, True)]
-        c = width  # state size: (width) x image_size/2 x image_size/2
+        self.hparams.update(_options(num_classes, conditioning, spectral_norm, batchnorm, attention_at))
+        concat = num_classes is not None and conditioning == "concat"
+        c, side = width, image_size // 2
+        layers = [nn.Conv2d(channels + (_label_dim(num_classes) if concat else 0), width, 4, 2, 1, bias=False),
+                  nn.LeakyReLU(0.2, True)]
+        # state size: (width) x image_size/2 x image_size/2
+        if side == attention_at:
+            layers.append(SelfAttention(c))
         for _ in range(n_down - 1):  # each layer: (c) x s x s -> (2c) x s/2 x s/2
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), nn.BatchNorm2d(2 * c), nn.LeakyReLU(0.2, True)]
-            c *= 2
+            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), *([nn.BatchNorm2d(2 * c)] if batchnorm else []),
+                       nn.LeakyReLU(0.2, True)]
+            c, side = 2 * c, side // 2
+            if side == attention_at:
+                layers.append(SelfAttention(c))
         # state size: (width * 2^(L-1)) x 4 x 4
         layers.append(nn.Conv2d(c, 1, 4, 1, 0, bias=False))  # -> 1 x 1 x 1: the logit, no sigmoid
         self.net = nn.Sequential(*layers)
+        if num_classes is not None:
+            self.embed = nn.Embedding(num_classes, _label_dim(num_classes) if concat else c)
         self.apply(dcgan_init)
+        if num_classes is not None and not concat:
+            _init_projection(self.embed, spectral_norm)
+        if spectral_norm:
+            _spectral_norm(self.net)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1:] != (self.channels, self.image_size, self.image_size):
             shape = f"(N, {self.channels}, {self.image_size}, {self.image_size})"
             raise ValueError(f"DCGANDiscriminator expects images of shape {shape}, got {tuple(x.shape)}")
-        return self.net(x).flatten()  # (N,) logits
+        y = _labels("DCGANDiscriminator", y, len(x), self.num_classes)
+        if y is None:
+            return self.net(x).flatten()  # (N,) logits
+        if self.conditioning == "concat":  # e_y broadcast to (label_dim) x image_size x image_size
+            e = self.embed(y)[:, :, None, None].expand(-1, -1, *x.shape[2:]).to(x.dtype)
+            return self.net(torch.cat([x, e], 1)).flatten()
+        h = self.net[:-1](x)  # φ(x): (N, c, 4, 4)
+        return self.net[-1](h).flatten() + (self.embed(y) * h.sum((2, 3))).sum(1)  # ψ(φ(x)) + ⟨e_y, Σ φ(x)⟩
 
 
-def dcgan(latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, seed: int = 0):
-    """A seeded ``(G, D)`` DCGAN pair for ``channels × image_size × image_size`` images."""
+def dcgan(latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, seed: int = 0, *,
+          num_classes: int | None = None, conditioning: str = "projection", spectral_norm: bool = False,
+          spectral_norm_G: bool = False, batchnorm_D: bool = True, attention_at: int | None = None):
+    """A seeded ``(G, D)`` DCGAN pair for ``channels × image_size × image_size`` images.
+
+    Options: ``num_classes`` makes both conditional (D with ``conditioning``); ``spectral_norm`` on D
+    (SN-GAN) and ``spectral_norm_G`` on G too (SAGAN); ``batchnorm_D=False`` drops D's batch norms;
+    ``attention_at`` puts self-attention in both at that feature-map side (SAGAN).
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        G = DCGANGenerator(latent_dim, channels, image_size, width)
-        D = DCGANDiscriminator(channels, image_size, width)
+        G = DCGANGenerator(latent_dim, channels, image_size, width, num_classes=num_classes,
+                           spectral_norm=spectral_norm_G, attention_at=attention_at)
+        D = DCGANDiscriminator(channels, image_size, width, num_classes=num_classes, conditioning=conditioning,
+                               spectral_norm=spectral_norm, batchnorm=batchnorm_D, attention_at=attention_at)
     return G, D
 
 
-def toy_gan(data_dim: int, latent_dim: int = 2, hidden: int = 128, depth: int = 3, seed: int = 0):
-    """A seeded ``(G, D)`` pair of MLPs for a ``data_dim``-dimensional toy mixture."""
+def toy_gan(data_dim: int, latent_dim: int = 2, hidden: int = 128, depth: int = 3, seed: int = 0, *,
+            num_classes: int | None = None, conditioning: str = "concat", spectral_norm: bool = False,
+            spectral_norm_G: bool = False):
+    """A seeded ``(G, D)`` pair of MLPs for a ``data_dim``-dimensional toy mixture.
+
+    Options: ``num_classes`` makes both conditional (D with ``conditioning``); ``spectral_norm``
+    on D, ``spectral_norm_G`` on G.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        G = MLPGenerator(latent_dim, data_dim, hidden, depth)
-        D = MLPDiscriminator(data_dim, hidden, depth)
+        G = MLPGenerator(latent_dim, data_dim, hidden, depth, num_classes=num_classes, spectral_norm=spectral_norm_G)
+        D = MLPDiscriminator(data_dim, hidden, depth, num_classes=num_classes, conditioning=conditioning,
+                             spectral_norm=spectral_norm)
     return G, D
+
+
+def _as_labels(G: nn.Module, y, n: int) -> torch.Tensor:
+    """``y`` as an (n,) label tensor: a tensor as it is, one int repeated n times (on the CPU)."""
+    if isinstance(y, torch.Tensor):
+        if y.shape != (n,):
+            raise ValueError(f"labels y must have shape ({n},), one per sample, got {tuple(y.shape)}")
+        return y
+    num_classes = getattr(G, "num_classes", None)
+    if isinstance(y, bool) or not isinstance(y, int) or num_classes is None or not 0 <= y < num_classes:
+        allowed = f"an int in 0..{num_classes - 1} or an ({n},) tensor" if num_classes else "None (G is unconditional)"
+        raise ValueError(f"labels y must be {allowed}, got {y!r}")
+    return torch.full((n,), y, dtype=torch.long)
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-    """``n`` samples ``G(z)``, ``z ~ N(0, I)``, on G's device, without gradients."""
+def generate(G: nn.Module, n: int, generator: torch.Generator | None = None, y=None) -> torch.Tensor:
+    """``n`` samples ``G(z)``, ``z ~ N(0, I)``, on G's device, without gradients.
+
+    For a conditional G, ``G(z, y)``: ``y`` is an ``(n,)`` label tensor or one class for all; None
+    draws the labels uniformly (after ``z``, from the same ``generator``): G's mix over the classes.
+    """
     positive_int("n", n)
     device = next(G.parameters()).device
     z = torch.randn(n, G.latent_dim, generator=generator, device=device)
-    return G(z)
+    num_classes = getattr(G, "num_classes", None)
+    if y is None and num_classes is not None:
+        y = torch.randint(num_classes, (n,), generator=generator, device=device)
+    return G(z) if y is None else G(z, _as_labels(G, y, n).to(device))
 
 
 @contextlib.contextmanager
@@ -187,18 +439,24 @@ def unchanged_buffers(module: nn.Module):
 
 
 @torch.no_grad()
-def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: bool = True) -> torch.Tensor:
+def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: bool = True, *,
+           y=None) -> torch.Tensor:
     """``G(z)`` on the CPU, in batches, without gradients and without changing G's buffers.
 
     ``batch_stats``: normalise with the statistics of the batch (train mode, as during training);
     False uses batch norm's running averages (eval mode), so each image depends on its own ``z`` only.
+    ``y``: the labels of a conditional G, ``(len(z),)`` or one class for all.
     """
     device = next(G.parameters()).device
     was_training = G.training
     G.train(batch_stats)
     try:
-        with unchanged_buffers(G):
-            return torch.cat([G(part.to(device)).float().cpu() for part in z.split(batch_size)])
+        with unchanged_buffers(G):  # also keeps spectral norm's power-iteration vectors
+            if y is None:
+                return torch.cat([G(part.to(device)).float().cpu() for part in z.split(batch_size)])
+            y = _as_labels(G, y, len(z))
+            return torch.cat([G(part.to(device), labels.to(device)).float().cpu()
+                              for part, labels in zip(z.split(batch_size), y.split(batch_size))])
     finally:
         G.train(was_training)
 
@@ -206,3 +464,13 @@ def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: b
 def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
     """``n`` latent vectors from their own seeded stream (training draws are untouched), on the CPU."""
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
+
+
+def sample_class(G: nn.Module, label: int, n: int = 64, seed: int = 1234, batch_stats: bool = True) -> torch.Tensor:
+    """``n`` samples of class ``label`` from a conditional G, ``G(z, label)`` with ``z = fixed_noise(n, ·, seed)``,
+    on the CPU as :func:`render` gives them: the same seed gives every class the same ``z``."""
+    if getattr(G, "num_classes", None) is None:
+        raise ValueError(f"sample_class needs a conditional G (built with num_classes=K), got {type(G).__name__} "
+                         "with num_classes=None")
+    positive_int("n", n)
+    return render(G, fixed_noise(n, G.latent_dim, seed), batch_stats=batch_stats, y=label)

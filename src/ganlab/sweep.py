@@ -308,6 +308,11 @@ def _build(models, seeds, mixture):
         if not (isinstance(G, MLPGenerator) and isinstance(D, MLPDiscriminator)):
             raise ValueError(f"models(seed) must return (MLPGenerator, MLPDiscriminator), got "
                              f"({type(G).__name__}, {type(D).__name__})")
+        options = sorted({"num_classes", "spectral_norm"} & ({k for k, v in G.hparams.items() if v} |
+                                                             {k for k, v in D.hparams.items() if v}))
+        if options:  # the stacked MLPs have no label embedding and no weight normalisation
+            raise ValueError(f"sweep trains plain MLPs only; these models use {', '.join(options)}: "
+                             "train them one by one with ganlab.train")
         if G.out_dim != mixture.dim or D.in_dim != mixture.dim:
             raise ValueError(f"models must match the mixture's dimension {mixture.dim}, got G.out_dim={G.out_dim}, "
                              f"D.in_dim={D.in_dim}")
