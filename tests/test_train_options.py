@@ -159,3 +159,19 @@ def test_checkpoint_holds_what_sampling_needs(tmp_path):
     assert torch.equal(weights(G2), weights(G))
     assert state["config"]["num_steps"] == 4 and len(state["history"]["loss_d"]) == 4
     assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temporary files left behind
+
+
+def test_conditional_gan_trains_with_labels_from_the_data_and_uniform_fake_labels():
+    digits = ganlab.data.digits(16)
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8, num_classes=10)
+    seen = []
+    D.register_forward_hook(lambda module, args, out: seen.append(args[1].clone()))
+    h = train(G, D, digits.sample_labeled, CFG)
+    assert all(torch.isfinite(torch.tensor(h.loss_d + h.loss_g)))
+    assert len(seen) == 3 * CFG.num_steps  # real, fake (D step), fake (G step)
+    labels = torch.cat(seen)
+    assert labels.min() >= 0 and labels.max() <= 9 and len(labels.unique()) > 5
+    with pytest.raises(ValueError, match="needs sample_real to return \\(x, y\\)"):
+        train(G, D, digits.sample, CFG)
+    with pytest.raises(ValueError, match="both be conditional"):
+        train(G, dcgan(latent_dim=8, channels=1, image_size=16, width=8)[1], digits.sample_labeled, CFG)

@@ -160,13 +160,21 @@ def _flush(history: History, buffer: torch.Tensor, first_step: int, bar) -> None
     bar.set_postfix(loss_d=f"{rows[-1][0]:.3f}", loss_g=f"{rows[-1][1]:.3f}", refresh=False)
 
 
-def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.nullcontext):
+def _call(net, x, y):
+    """``net(x)``, or ``net(x, y)`` for a conditional network given labels ``y``."""
+    return net(x) if y is None else net(x, y)
+
+
+def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.nullcontext, y_real=None,
+                       y_fake=None):
     """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake).
 
-    ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast).
+    ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
+    ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D.
     """
     with autocast():
-        logits_real, logits_fake = D(x_real).float(), D(x_fake).float()  # losses in float32
+        logits_real = _call(D, x_real, y_real).float()  # losses in float32
+        logits_fake = _call(D, x_fake, y_fake).float()
         loss_d = loss_d_fn(logits_real, logits_fake)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
@@ -275,7 +283,9 @@ def train(
         G: a generator module with a ``latent_dim`` attribute, mapping ``(N, latent_dim)`` noise to samples.
         D: a discriminator module mapping samples to ``(N,)`` logits.
         sample_real: ``sample_real(n, generator)`` returns ``n`` real samples, e.g. ``mixture.sample``
-            or ``ganlab.data.ImageData.sample`` (keep image data on the training device).
+            or ``ganlab.data.ImageData.sample`` (keep image data on the training device). For a
+            conditional G (``G.num_classes`` set) it returns ``(x, y)``, e.g. ``ImageData.sample_labeled``;
+            fakes then get labels drawn uniformly, and D sees ``D(x, y)``.
         cfg: the run's settings.
         callbacks: each is called as ``cb(step, G, D, history)`` after every generator step.
         G_ema: optional copy of G (``copy.deepcopy(G)``) that tracks an exponential moving average
@@ -294,6 +304,10 @@ def train(
     """
     if not hasattr(G, "latent_dim"):
         raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
+    num_classes = getattr(G, "num_classes", None)  # a conditional GAN: G(z, y) and D(x, y)
+    if (getattr(D, "num_classes", None) or None) != (num_classes or None):
+        raise ValueError(f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
+                         f"and D.num_classes={getattr(D, 'num_classes', None)!r}")
     w = distributed.world()
     device = cfg.resolved_device() if w.size == 1 else w.device
     for name in ("batch_real", "batch_fake", "batch_g"):
@@ -335,9 +349,19 @@ def train(
     def noise(n):  # every process draws the global batch and keeps its slice
         return distributed.shard(torch.randn(n, G.latent_dim, generator=gen, device=device), w)
 
-    def real(n):
-        x = distributed.shard(sample_real(n, gen), w)
-        return x.to(device, memory_format=memory) if x.ndim == 4 else x.to(device)
+    def real(n):  # (x, y), y None unless conditional
+        drawn = sample_real(n, gen)
+        if num_classes and not isinstance(drawn, (tuple, list)):
+            raise ValueError("a conditional G needs sample_real to return (x, y), e.g. ImageData.sample_labeled")
+        x, y = drawn if num_classes else (drawn, None)
+        x = distributed.shard(x, w)
+        x = x.to(device, memory_format=memory) if x.ndim == 4 else x.to(device)
+        return x, None if y is None else distributed.shard(y, w).to(device)
+
+    def labels(n):  # class labels of a fake batch, uniform over the classes
+        if not num_classes:
+            return None
+        return distributed.shard(torch.randint(num_classes, (n,), generator=gen, device=device), w)
 
     bar = tqdm(range(done + 1, cfg.num_steps + 1), initial=done, total=cfg.num_steps,
                desc=f"train ({cfg.loss})", disable=not (cfg.progress and w.is_main))
@@ -345,16 +369,18 @@ def train(
         # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
         for i in range(cfg.k_disc):
             keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
-            z = noise(cfg.batch_fake)
+            z, y_fake = noise(cfg.batch_fake), labels(cfg.batch_fake)
             with torch.set_grad_enabled(keep_graph), autocast():
-                x_fake = G_run(z)
+                x_fake = _call(G_run, z, y_fake)
+            x_real, y_real = real(cfg.batch_real)
             loss_d, logits_real, logits_fake = discriminator_step(
-                D_run, opt_d, loss.discriminator, real(cfg.batch_real), x_fake.detach(), autocast)
+                D_run, opt_d, loss.discriminator, x_real, x_fake.detach(), autocast, y_real, y_fake)
         # Generator: its samples are just another input to D; gradients flow through D into G.
         with autocast():
             if not cfg.reuse_fake:
-                x_fake = G_run(noise(cfg.batch_g))
-            loss_g = loss.generator(D_run(x_fake).float())
+                z, y_fake = noise(cfg.batch_g), labels(cfg.batch_g)
+                x_fake = _call(G_run, z, y_fake)
+            loss_g = loss.generator(_call(D_run, x_fake, y_fake).float())
         opt_g.zero_grad(set_to_none=True)
         loss_g.backward()
         opt_g.step()
