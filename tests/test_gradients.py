@@ -35,8 +35,8 @@ def test_minimax_gradient_vanishes_and_nonsaturating_does_not():
 
 
 def test_logit_gradient_rejects_bad_input():
-    with pytest.raises(ValueError, match="unknown loss 'hinge'"):
-        gradients.logit_gradient("hinge", torch.zeros(3))
+    with pytest.raises(ValueError, match="unknown loss 'hinge-x'"):
+        gradients.logit_gradient("hinge-x", torch.zeros(3))
     with pytest.raises(ValueError, match="floating-point tensor of shape"):
         gradients.logit_gradient("minimax", torch.zeros(3, dtype=torch.long))
     with pytest.raises(ValueError, match=r"shape \(N,\)"):
