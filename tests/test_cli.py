@@ -66,3 +66,20 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
 def test_python_dash_m_runs():
     result = subprocess.run([sys.executable, "-m", "ganlab", "--help"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0 and "train" in result.stdout and "sample" in result.stdout
+
+
+def test_conditional_dcgan_with_spectral_norm_and_hinge_loss_samples_one_class(tmp_path):
+    out = tmp_path / "cond"
+    cli.main(["train", "dcgan", "--steps", "5", "--conditional", "--spectral-norm", "--loss", "hinge",
+              "--out", str(out), *TINY])
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["config"]["loss"] == "hinge" and "best" in summary
+    state = load_checkpoint(out / "checkpoint.pt")
+    assert state["G_hparams"]["num_classes"] == 10 and state["D_hparams"]["spectral_norm"]
+    png = tmp_path / "sevens.png"
+    cli.main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "--label", "7", "--n", "8", "--out", str(png)])
+    assert png.exists()
+    with pytest.raises(SystemExit, match="--label must be in 0..9"):
+        cli.main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "--label", "12", "--out", str(png)])
+    with pytest.raises(SystemExit, match="r1 must be a finite number"):
+        cli.main(["train", "toy", "--r1", "-1", "--out", str(tmp_path / "t")])

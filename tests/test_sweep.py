@@ -219,3 +219,10 @@ def test_models_with_options_the_stack_cannot_train_are_refused(option):
     with pytest.raises(ValueError, match="sweep trains plain MLPs only; these models use"):
         ganlab.sweep.run(ganlab.ring(), [0], ganlab.TrainConfig(num_steps=2, progress=False),
                          models=lambda s: ganlab.toy_gan(2, hidden=8, depth=1, seed=s, **option))
+
+
+@pytest.mark.parametrize("cfg", [ganlab.TrainConfig(loss="wgan"), ganlab.TrainConfig(loss="wgan-gp"),
+                                 ganlab.TrainConfig(r1=1.0)])
+def test_clipping_and_penalties_are_left_to_single_runs(cfg):
+    with pytest.raises(ValueError, match="sweep.run does not"):
+        ganlab.sweep.run(ganlab.ring(), [0], cfg)

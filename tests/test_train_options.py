@@ -2,6 +2,7 @@
 
 import copy
 import dataclasses
+import importlib
 import os
 
 import pytest
@@ -175,3 +176,40 @@ def test_conditional_gan_trains_with_labels_from_the_data_and_uniform_fake_label
         train(G, D, digits.sample, CFG)
     with pytest.raises(ValueError, match="both be conditional"):
         train(G, dcgan(latent_dim=8, channels=1, image_size=16, width=8)[1], digits.sample_labeled, CFG)
+
+
+def test_wgan_clips_the_critic_after_every_update():
+    G, D = ganlab.toy_gan(2, hidden=16, depth=2)
+    train(G, D, ganlab.ring().sample, dataclasses.replace(CFG, loss="wgan", k_disc=2))
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
+
+
+@pytest.mark.parametrize("penalised,bare", [(dict(loss="wgan-gp"), dict(loss="wgan")), (dict(r1=4.0), {}),
+                                             (dict(r2=2.0), {})])
+def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
+    train_module = importlib.import_module("ganlab.train")  # the module, not the function ganlab.train
+    recorded = []
+    original = train_module.total_penalty
+
+    def spy(*args, **kwargs):
+        value = original(*args, **kwargs)  # once: the gradient penalty draws its interpolation weights
+        recorded.append(value.item())
+        return value
+
+    monkeypatch.setattr(train_module, "total_penalty", spy)
+    cfg = dataclasses.replace(CFG, num_steps=1)
+    h0 = train(*ganlab.toy_gan(2, hidden=16, depth=2), ganlab.ring().sample, dataclasses.replace(cfg, **bare))
+    assert recorded == []  # no penalty, no call
+    h = train(*ganlab.toy_gan(2, hidden=16, depth=2), ganlab.ring().sample, dataclasses.replace(cfg, **penalised))
+    assert len(recorded) == 1 and recorded[0] > 0
+    # same batch, same initial D: the logged loss is the bare loss plus the penalty
+    assert h.loss_d[0] == pytest.approx(h0.loss_d[0] + recorded[0], rel=1e-5, abs=1e-6)
+
+
+def test_penalties_refuse_what_they_cannot_do_yet():
+    digits = ganlab.data.digits(16)
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8, num_classes=10)
+    with pytest.raises(ValueError, match="not supported for conditional"):
+        train(G, D, digits.sample_labeled, dataclasses.replace(CFG, r1=1.0))
+    with pytest.raises(ValueError, match="r1 must be a finite number >= 0"):
+        dataclasses.replace(CFG, r1=-1.0)

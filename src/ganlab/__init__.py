@@ -6,7 +6,8 @@ from .models import DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGen
 from .profile import default_device, describe, is_quick, pick, profile
 from .train import History, TrainConfig, TrainingDiverged, every, train
 
-from . import checkpoint, data, distributed, exercises, failures, games, gradients, grids, metrics, plots, quality, sweep, theory  # noqa: E402,E501
+from . import (checkpoint, data, distributed, exercises, failures, games, gradients, grids, metrics, plots,  # noqa: E402
+               quality, regularizers, sweep, theory)
 # (submodules, as ganlab.metrics.mode_coverage etc.)
 
 __version__ = "0.1.0"

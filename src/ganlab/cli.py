@@ -31,6 +31,7 @@ import torch  # noqa: E402
 
 from . import data, distributed, grids, mixtures, models, plots, quality  # noqa: E402
 from .checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from .losses import LOSSES  # noqa: E402
 from .metrics import CoverageTracker, mode_coverage  # noqa: E402
 from .profile import describe  # noqa: E402
 from .train import TrainConfig, train  # noqa: E402
@@ -43,6 +44,8 @@ def _train_parser(sub, kind: str) -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:1, ...")
     p.add_argument("--k-disc", type=int, default=1, help="discriminator steps per generator step")
+    p.add_argument("--loss", default="nonsaturating", choices=list(LOSSES), help="a loss of ganlab.losses.LOSSES")
+    p.add_argument("--r1", type=float, default=0.0, help="R1 penalty weight gamma on D (0: none)")
     p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoint.pt")
     p.add_argument("--checkpoint-every", type=int, default=500)
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -71,6 +74,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
     p.add_argument("--reuse-fake", action="store_true", help="the G step reuses the D step's fake batch")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of a generator copy (0: none), e.g. 0.999")
+    p.add_argument("--conditional", action="store_true", help="a class-conditional GAN: G(z, y), D(x, y)")
+    p.add_argument("--spectral-norm", action="store_true", help="spectral normalisation in D (no batch norm there)")
     p.add_argument("--sample-every", type=int, default=250, help="steps between fixed-noise grids")
     p.add_argument("--eval-every", type=int, default=500, help="steps between quality scores (0: none)")
     p.add_argument("--eval-samples", type=int, default=1000, help="images per quality score")
@@ -92,12 +97,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--ema", action="store_true", help="use the EMA generator of the checkpoint")
     p.add_argument("--nrow", type=int, default=8, help="images per row")
+    p.add_argument("--label", type=int, default=None,
+                   help="conditional G: draw this class only (default: row r shows class r mod classes)")
     return parser
 
 
 def _config(args, batch: int, **extra) -> TrainConfig:
     return TrainConfig(num_steps=args.steps, batch_real=batch, batch_fake=batch, batch_g=batch, k_disc=args.k_disc,
-                       lr_g=args.lr, lr_d=args.lr, seed=args.seed, device=args.device,
+                       lr_g=args.lr, lr_d=args.lr, seed=args.seed, device=args.device, loss=args.loss, r1=args.r1,
                        progress=not args.no_progress, checkpoint_path=str(args.out / "checkpoint.pt"),
                        checkpoint_every=args.checkpoint_every, **extra)
 
@@ -132,14 +139,21 @@ def train_dcgan(args, w: distributed.World) -> None:
                                download=args.download and w.is_main, device=device)
         distributed.barrier(w)
     resume = _resume_path(args)
-    G, D = models.dcgan(args.latent_dim, images.channels, args.image_size, args.width, seed=args.seed)
+    num_classes = images.num_classes if args.conditional else None
+    if args.conditional and not (num_classes and num_classes > 1):
+        raise ValueError(f"--conditional needs a labelled data set; {args.data} has no classes")
+    G, D = models.dcgan(args.latent_dim, images.channels, args.image_size, args.width, seed=args.seed,
+                        num_classes=num_classes, spectral_norm=args.spectral_norm,
+                        batchnorm_D=not args.spectral_norm)
+    sample_real = images.sample_labeled if num_classes else images.sample
     G_ema = copy.deepcopy(G) if args.ema > 0 else None
     cfg = _config(args, args.batch_size, bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
                   reuse_fake=args.reuse_fake, ema_decay=args.ema if args.ema > 0 else 0.999)
     if not w.is_main:  # the other processes train; rank 0 looks, scores and writes
-        train(G, D, images.sample, cfg, G_ema=G_ema, resume=resume)
+        train(G, D, sample_real, cfg, G_ema=G_ema, resume=resume)
         return
-    callbacks = [grids.GridSnapshots(args.latent_dim, every=args.sample_every, out_dir=args.out / "samples")]
+    callbacks = [grids.GridSnapshots(args.latent_dim, every=args.sample_every, out_dir=args.out / "samples",
+                                     labels=_grid_labels(64, num_classes))]
     tracker = None
     if args.eval_every and getattr(images, "num_classes", 0) > 1 and isinstance(images, data.ImageData):
         metric = quality.QualityMetric.from_data(images.to("cpu"), seed=args.seed, num_samples=args.eval_samples)
@@ -149,13 +163,25 @@ def train_dcgan(args, w: distributed.World) -> None:
     else:
         print("no quality score for this data set (it needs class labels to train the feature network)")
     print(describe(), "|", images)
-    history = train(G, D, images.sample, cfg, callbacks, G_ema=G_ema, resume=resume)
-    final = grids.render(G_ema if G_ema is not None else G, grids.fixed_noise(64, args.latent_dim))
+    history = train(G, D, sample_real, cfg, callbacks, G_ema=G_ema, resume=resume)
+    final = grids.render(G_ema if G_ema is not None else G, grids.fixed_noise(64, args.latent_dim),
+                         y=_grid_labels(64, num_classes))
     grids.save_grid(final, args.out / "samples" / "final.png")
     summary = {"real_images_per_s": round(history.steps_per_second * args.batch_size * args.k_disc, 1)}
     if tracker is not None and tracker.best is not None:
         summary |= {"best_step": tracker.best_step, "best": tracker.best, "floor": tracker.metric.floor}
     _finish(args, history, summary)
+
+
+def _grid_labels(n: int, num_classes: int | None, label: int | None = None, nrow: int = 8):
+    """Labels for a grid of a conditional G: one class per row (or ``label`` everywhere); None otherwise."""
+    if not num_classes:
+        return None
+    if label is not None:
+        if not 0 <= label < num_classes:
+            raise SystemExit(f"--label must be in 0..{num_classes - 1}, got {label}")
+        return torch.full((n,), label)
+    return (torch.arange(n) // nrow) % num_classes
 
 
 def train_toy(args, w: distributed.World) -> None:
@@ -195,7 +221,7 @@ def sample(args) -> None:
     G = models.DCGANGenerator(**hparams) if "image_size" in hparams else models.MLPGenerator(**hparams)
     G.load_state_dict(weights)
     z = torch.randn(args.n, G.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    x_fake = grids.render(G, z)
+    x_fake = grids.render(G, z, y=_grid_labels(args.n, hparams.get("num_classes"), args.label, args.nrow))
     args.out.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(G, models.DCGANGenerator):
         grids.save_grid(x_fake, args.out, nrow=args.nrow)

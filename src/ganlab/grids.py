@@ -70,19 +70,21 @@ class GridSnapshots:
 
     ``frames`` holds ``(step, images)``; with ``out_dir`` each grid is also saved as
     ``out_dir/step_000500.png``. Use :func:`animate_grids` for an animation of training.
+    ``labels`` ``(n,)``: the classes to draw from a conditional G (e.g. one class per row).
     """
 
     def __init__(self, latent_dim: int, n: int = 64, every: int = 100, seed: int = 1234,
-                 out_dir: str | Path | None = None, nrow: int = 8):
+                 out_dir: str | Path | None = None, nrow: int = 8, labels: torch.Tensor | None = None):
         positive_int("every", every)
         self.z, self.every, self.nrow = fixed_noise(n, latent_dim, seed), every, nrow
+        self.labels = labels
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.frames: list[tuple[int, torch.Tensor]] = []
 
     def __call__(self, step, G, D, history) -> None:
         if step % self.every and step != 1:
             return
-        images = render(G, self.z)
+        images = render(G, self.z, y=self.labels)
         self.frames.append((step, images))
         if self.out_dir is not None:
             save_grid(images, self.out_dir / f"step_{step:06d}.png", self.nrow)

@@ -316,7 +316,9 @@ class QualityTracker:
             return
         model = self.G_ema if self.G_ema is not None else G
         z = fixed_noise(self.metric.num_samples, model.latent_dim, self.seed)
-        scores = self.metric(render(model, z))
+        classes = getattr(model, "num_classes", None)  # a conditional G: every class equally often
+        y = None if not classes else torch.arange(len(z)) % classes
+        scores = self.metric(render(model, z, y=y))
         self.scores.append((step, scores))
         for name, value in scores.items():
             history.log_metric(name, step, value)

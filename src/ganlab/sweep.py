@@ -62,7 +62,7 @@ _TRACES = ("loss_d", "loss_g", "d_real", "d_fake")  # the per-step fields of a H
 # TrainConfig options for single runs that a sweep does not implement, with the value it needs.
 # (fused_adam is ignored: a sweep uses BatchedAdam, which only rounds differently from a fused Adam.)
 _SINGLE_RUN_ONLY = {"bf16": False, "channels_last": False, "compile": False, "reuse_fake": False,
-                    "checkpoint_path": None, "sync_batchnorm": False}
+                    "checkpoint_path": None, "sync_batchnorm": False, "r1": 0.0, "r2": 0.0}
 
 
 class StackedMLP:
@@ -362,6 +362,10 @@ def run(
         if getattr(cfg, name, needed) != needed:
             raise ValueError(f"sweep.run does not support cfg.{name}={getattr(cfg, name)!r}; leave it at "
                              f"{needed!r} (train() supports it for single runs)")
+    loss = get_loss(cfg.loss)
+    if loss.clip is not None or loss.gradient_penalty:
+        raise ValueError(f"sweep.run does not implement {cfg.loss}'s weight clipping or gradient penalty; "
+                         "train() does, for single runs")
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")

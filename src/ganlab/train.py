@@ -23,6 +23,7 @@ from tqdm.auto import tqdm
 from . import distributed
 from ._checks import choice, positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .regularizers import clip_weights_, regularizers_for, total_penalty
 from .losses import LOSSES, get_loss
 from .profile import default_device
 
@@ -50,7 +51,9 @@ class TrainConfig:
     lr_g: float = 1e-3  # Adam step sizes; toy MLPs tolerate more than the DCGAN's 2e-4
     lr_d: float = 1e-3
     betas: tuple[float, float] = (0.5, 0.999)  # beta1 = 0.5 damps the oscillation (Radford et al.)
-    loss: str = "nonsaturating"  # a key of ganlab.losses.LOSSES
+    loss: str = "nonsaturating"  # a key of ganlab.losses.LOSSES (wgan clips D, wgan-gp adds its gradient penalty)
+    r1: float = 0.0  # gamma of the R1 penalty gamma/2 E|grad D(x_real)|^2 on D (Mescheder et al. 2018); 0: none
+    r2: float = 0.0  # the same on generated samples (R2)
     seed: int = 0  # seeds the data and noise draws (seed the models where you build them)
     device: str = "auto"  # "auto" picks cuda when present, else cpu
     log_every: int = 50  # losses reach the History (and are checked for NaN) every n steps
@@ -72,6 +75,10 @@ class TrainConfig:
     def __post_init__(self):
         for name in ("num_steps", "batch_real", "batch_fake", "batch_g", "k_disc", "log_every", "checkpoint_every"):
             positive_int(name, getattr(self, name))
+        for name in ("r1", "r2"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
         positive("lr_g", self.lr_g)
@@ -166,19 +173,25 @@ def _call(net, x, y):
 
 
 def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.nullcontext, y_real=None,
-                       y_fake=None):
+                       y_fake=None, penalty=None, clip=None):
     """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake).
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
-    ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D.
+    ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D;
+    ``penalty(x_real, x_fake)`` is added to the loss (gradient penalties, in float32, included in
+    the returned loss); ``clip`` clamps D's weights after the update (WGAN).
     """
     with autocast():
         logits_real = _call(D, x_real, y_real).float()  # losses in float32
         logits_fake = _call(D, x_fake, y_fake).float()
         loss_d = loss_d_fn(logits_real, logits_fake)
+    if penalty is not None:
+        loss_d = loss_d + penalty(x_real, x_fake)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
+    if clip is not None:
+        clip_weights_(D, clip)
     return loss_d, logits_real, logits_fake
 
 
@@ -218,7 +231,7 @@ def fit_discriminator(
 
 
 _MUST_MATCH = ("batch_real", "batch_fake", "batch_g", "k_disc", "lr_g", "lr_d", "betas", "loss", "seed",
-               "bf16", "reuse_fake", "ema_decay")  # settings a resumed run may not change
+               "bf16", "reuse_fake", "ema_decay", "r1", "r2")  # settings a resumed run may not change
 
 
 def _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history) -> dict:
@@ -321,6 +334,10 @@ def train(
     if G_ema is not None and [p.shape for p in G_ema.parameters()] != [p.shape for p in G.parameters()]:
         raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
     loss = get_loss(cfg.loss)
+    penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
+    if penalties and (num_classes or w.size > 1):
+        raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for conditional or multi-process "
+                         "training yet")
     fused = cfg.fused_adam if cfg.fused_adam is not None else device.type == "cuda"
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused)
     opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused)
@@ -342,6 +359,9 @@ def train(
         G_run, D_run = (torch.compile(m, backend=cfg.compile_backend) for m in (G_run, D_run))
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
+
+    def penalty(x_real, x_fake):  # on the plain D: double backward does not go through compile or DDP
+        return total_penalty(penalties, D, x_real, x_fake, gen)
 
     def autocast():
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
@@ -374,7 +394,8 @@ def train(
                 x_fake = _call(G_run, z, y_fake)
             x_real, y_real = real(cfg.batch_real)
             loss_d, logits_real, logits_fake = discriminator_step(
-                D_run, opt_d, loss.discriminator, x_real, x_fake.detach(), autocast, y_real, y_fake)
+                D_run, opt_d, loss.discriminator, x_real, x_fake.detach(), autocast, y_real, y_fake,
+                penalty if penalties else None, loss.clip)
         # Generator: its samples are just another input to D; gradients flow through D into G.
         with autocast():
             if not cfg.reuse_fake:
