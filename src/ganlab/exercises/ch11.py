@@ -1,0 +1,7 @@
+"""Chapter 11 self-checks."""
+
+from __future__ import annotations
+
+from ._check import Check, _call  # noqa: F401
+
+__all__: list[str] = []
