@@ -21,13 +21,9 @@ The Markdown results file is rewritten on every run; nothing in it is copied by 
 from __future__ import annotations
 
 import argparse
-import dataclasses
 import datetime
-import os
-import platform
 import shlex
 import statistics
-import subprocess
 import sys
 import time
 from pathlib import Path
@@ -39,6 +35,9 @@ from tqdm.auto import tqdm
 import ganlab
 from ganlab.data import digits
 from ganlab.models import dcgan
+
+sys.path.insert(0, str(Path(__file__).parent))
+from toy import machine  # noqa: E402  (the same description of the machine as bench/toy.py)
 
 LR, BETAS, LATENT = 2e-4, (0.5, 0.999), 100  # Radford et al.'s settings, as in pytorch/examples
 
@@ -156,25 +155,12 @@ def measure(args, device) -> list[dict]:
     return results
 
 
-def machine(device) -> str:
-    if device.type == "cuda":
-        return torch.cuda.get_device_name(device)
-    model = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                  if line.startswith("model name")), platform.processor()) if Path("/proc/cpuinfo").exists() else "CPU"
-    return f"{model}, {os.cpu_count()} logical cores, torch threads: {torch.get_num_threads()}"
-
-
 def report(args, device, results, wall) -> str:
-    try:
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True).stdout.strip()
-    except OSError:
-        commit = "unknown"
     lines = [
         "# DCGAN benchmark: ganlab's trainer vs a pytorch/examples-style loop", "",
-        "Written by `bench/dcgan.py`; rerun it to regenerate this file.", "",
+        "Written by `bench/dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.", "",
         "## Machine", "",
-        f"- device: {device} ({machine(device)})",
-        f"- torch {torch.__version__}; ganlab {ganlab.__version__} at commit {commit}; Python {platform.python_version()}",
+        *machine(device),
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; benchmark wall time {wall / 60:.1f} min",
         f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`", "",
         "## Results", "",
