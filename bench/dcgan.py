@@ -123,6 +123,7 @@ def variants(args, device) -> dict[str, dict]:
         "+ fused_adam": dict(fused_adam=True),
         "+ channels_last": dict(fused_adam=False, channels_last=True),
         "+ bf16 autocast": dict(fused_adam=False, bf16=True),
+        "reuse_fake + fused_adam + channels_last (no bf16: CPUs without bf16 units)": dict(fast, bf16=False),
         "all four": fast,
     }
     if args.compile:

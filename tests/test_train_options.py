@@ -213,3 +213,18 @@ def test_penalties_refuse_what_they_cannot_do_yet():
         train(G, D, digits.sample_labeled, dataclasses.replace(CFG, r1=1.0))
     with pytest.raises(ValueError, match="r1 must be a finite number >= 0"):
         dataclasses.replace(CFG, r1=-1.0)
+
+
+def test_fit_discriminator_applies_the_losses_clipping_and_penalty():
+    from ganlab.train import fit_discriminator
+
+    ring = ganlab.ring()
+    shifted = lambda n, g: ring.sample(n, g) + 1.0  # a fixed "generator": the ring moved by (1, 1)
+    _, D = ganlab.toy_gan(2, hidden=16, depth=2)
+    fit_discriminator(D, ring.sample, shifted, num_steps=5, batch_size=32, loss="wgan")
+    assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
+    losses = {}
+    for name in ("wgan", "wgan-gp"):  # same draws; with clipping off (gp), the loss includes the penalty
+        _, D = ganlab.toy_gan(2, hidden=16, depth=2)
+        losses[name] = fit_discriminator(D, ring.sample, shifted, num_steps=1, batch_size=32, loss=name)[0]
+    assert losses["wgan-gp"] > losses["wgan"]  # the first step's penalty is positive

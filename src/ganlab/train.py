@@ -215,15 +215,22 @@ def fit_discriminator(
     positive_int("batch_size", batch_size)
     positive("lr", lr)
     device = next(D.parameters()).device
-    loss_d_fn = get_loss(loss).discriminator
+    loss = get_loss(loss)
+    penalties = regularizers_for(loss)  # wgan-gp's gradient penalty; wgan clips instead
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     gen = torch.Generator(device).manual_seed(seed)
+
+    def penalty(x_real, x_fake):
+        return total_penalty(penalties, D, x_real, x_fake, gen)
+
     D.train()
     losses = []
     for _ in tqdm(range(num_steps), desc="fit D", disable=not progress):
         x_real = sample_real(batch_size, gen).to(device)
         x_fake = sample_fake(batch_size, gen).to(device)
-        losses.append(discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake)[0].item())
+        step = discriminator_step(D, opt_d, loss.discriminator, x_real, x_fake,
+                                  penalty=penalty if penalties else None, clip=loss.clip)
+        losses.append(step[0].item())
     bad = next((i for i, v in enumerate(losses, 1) if not math.isfinite(v)), None)
     if bad is not None:
         raise TrainingDiverged(bad, "loss_d")
