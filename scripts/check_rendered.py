@@ -78,7 +78,9 @@ PROBE = r"""<script>
     }
     await Promise.all(Array.from(document.images).map(async function (img) {
       img.loading = "eager";  // a lazy image below the fold would never load in a headless window
-      try { await img.decode(); } catch (e) { /* broken: naturalWidth stays 0 */ }
+      // decode() can stay pending for an image Chromium defers (seen offscreen in long pages), so
+      // wait for it at most 10 s; the width read afterwards decides whether the image loaded.
+      try { await Promise.race([img.decode(), sleep(10000)]); } catch (e) { /* broken: naturalWidth stays 0 */ }
       img.setAttribute("data-probe-width", img.naturalWidth);
     }));
     document.querySelectorAll("video").forEach(function (v) { v.setAttribute("data-probe-ready", v.readyState); });
