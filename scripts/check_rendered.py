@@ -180,6 +180,10 @@ def parse_page(dom: str, path: str) -> PageReport:
     page.math = len(soup.find_all("mjx-container"))
     page.untypeset = [short(el.get_text()) for el in soup.select(".math") if el.find("mjx-container") is None]
     page.math_errors = [short(el.get("data-mjx-error") or el.get_text()) for el in soup.find_all("mjx-merror")]
+    # A "$" drawn inside a formula (MathJax's glyph class mjx-c24) is a dollar sign that paired with the
+    # wrong partner: e.g. $$...$$ written inside a list item, which dollarmath leaves as text.
+    page.raw_tex += [f"a $ typeset inside: {short(el.get_text())}" for el in soup.select(".math")
+                     if el.select_one("mjx-c.mjx-c24") is not None]
     body = soup.body or soup
     for text in body.find_all(string=RAW_TEX):
         if not any(parent.name in NOT_PROSE or "highlight" in (parent.get("class") or [])

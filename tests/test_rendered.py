@@ -244,3 +244,11 @@ def test_the_server_injects_the_probe_into_pages_only(tmp_path):
     assert page == "<!DOCTYPE html><html><head lang='en'>" + cr.PROBE + "<title>t</title></head></html>"
     assert raw == bytes(range(256))
     assert cr.book_pages(tmp_path) == ["page.html"]
+
+
+def test_a_dollar_typeset_inside_a_formula_is_reported():
+    dom = ('<html data-probe="done"><body><p>ok <span class="math"><mjx-container><mjx-c class="mjx-c1D465">'
+           '</mjx-c></mjx-container></span> and <span class="math"><mjx-container><mjx-c class="mjx-c24"></mjx-c>'
+           '<mjx-c class="mjx-c1D465"></mjx-c></mjx-container></span></p></body></html>')
+    page = cr.parse_page(dom, "book/x.html")
+    assert len(page.raw_tex) == 1 and page.raw_tex[0].startswith("a $ typeset inside")
