@@ -5,6 +5,7 @@ import subprocess
 import sys
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pytest
 import torch
 
@@ -36,6 +37,11 @@ def test_train_dcgan_writes_the_run_folder_and_resumes(tmp_path, capsys):
     png = tmp_path / "grid.png"
     cli.main(["sample", "--checkpoint", str(out / "best.pt"), "--n", "12", "--nrow", "6", "--out", str(png)])
     assert plt.imread(png).shape[:2] == (2 + 2 * 18, 2 + 6 * 18)  # 2 rows x 6 columns of 16 px + 2 px gaps
+    # best.pt holds the scored generator, the EMA one here: --ema reads it too and gives the same grid
+    assert load_checkpoint(out / "best.pt")["ema"] is True
+    cli.main(["sample", "--checkpoint", str(out / "best.pt"), "--ema", "--n", "12", "--nrow", "6",
+              "--out", str(tmp_path / "ema.png")])
+    assert np.array_equal(plt.imread(tmp_path / "ema.png"), plt.imread(png))
     cli.main(["sample", "--checkpoint", str(out / "checkpoint.pt"), "--ema", "--n", "4", "--out", str(png)])
     assert "samples of step 15" in capsys.readouterr().out
 

@@ -133,6 +133,8 @@ def _finish(args, history, summary: dict) -> None:
 
 def train_dcgan(args, w: distributed.World) -> None:
     device = w.device if w.size > 1 else TrainConfig(device=args.device).resolved_device()
+    if device.type == "cuda":
+        torch.backends.cudnn.benchmark = True  # fixed image shapes: let cuDNN time its convolution algorithms once
     for turn in ("main", "others"):  # rank 0 first: it alone may download, the others read its files
         if w.is_main == (turn == "main"):
             images = data.load(args.data, image_size=args.image_size, root=args.root, channels=args.channels,
@@ -214,9 +216,12 @@ def sample(args) -> None:
         state = load_checkpoint(args.checkpoint)
     except CheckpointError as err:
         raise SystemExit(str(err)) from err
-    hparams, weights = state.get("G_hparams"), state.get("G_ema" if args.ema else "G")
+    # A training checkpoint holds G and (with --ema) G_ema; best.pt holds the generator that was scored,
+    # the EMA one when the run had --ema (its "ema" entry says which).
+    hparams = state.get("G_hparams")
+    weights = state.get("G_ema") if args.ema and not state.get("ema") else state.get("G")
     if hparams is None or weights is None:
-        what = "an EMA generator (train with --ema)" if args.ema else "a generator with its hparams"
+        what = "EMA generator (train with --ema)" if args.ema else "generator with its hparams"
         raise SystemExit(f"{args.checkpoint} holds no {what}")
     G = models.DCGANGenerator(**hparams) if "image_size" in hparams else models.MLPGenerator(**hparams)
     G.load_state_dict(weights)

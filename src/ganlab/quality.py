@@ -326,7 +326,8 @@ class QualityTracker:
             self.best, self.best_step = scores, step
             if self.best_path is not None:
                 save_checkpoint({"format": "ganlab.generator/1", "step": step, "scores": scores,
-                                 "G": model.state_dict(), "G_hparams": getattr(model, "hparams", None)},
+                                 "G": model.state_dict(), "G_hparams": getattr(model, "hparams", None),
+                                 "ema": self.G_ema is not None},
                                 self.best_path)
 
 
