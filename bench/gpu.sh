@@ -2,11 +2,13 @@
 # Every GPU measurement of bench/ in one go, sized for a GPU lent for a few minutes (each step has a
 # time limit; a step that runs out loses only its own results).
 #
-#   OUT=/tmp/gpu bash bench/gpu.sh        # results: $OUT/results.tar.gz (Markdown, CSV, PNG) and $OUT/gpu_log.txt
+#   OUT=/tmp/gpu bash bench/gpu.sh [STEP...]   # results: $OUT/results.tar.gz (Markdown, CSV, PNG), $OUT/gpu_log.txt
+#
+# STEP: profile, dcgan, compile, sweep, grid, digits64 (default: all, in that order).
 #
 # Steps: the DCGAN step profile, bench/dcgan.py (64x64, batches 128 and 1024), bench/sweep.py,
-# bench/grid_goal.py (issue 5's goal with larger MLPs), a full-size DCGAN on 64x64 digits through the
-# CLI (the offline stand-in for chapter 8's full profile), and bench/dcgan.py's torch.compile row.
+# bench/grid_goal.py (issue 5's goal with larger MLPs) and a full-size DCGAN on 64x64 digits through
+# the CLI (the offline stand-in for chapter 8's full profile).
 # Python: $PYTHON (default python3) with torch and ganlab's dependencies; ganlab comes from src/.
 set -u
 out=${OUT:-/tmp/ganlab-gpu}
@@ -29,20 +31,35 @@ step() {  # step LIMIT_SECONDS COMMAND...: run it under a time limit, log it, pa
   $py -c "import torch, ganlab; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
 } 2>&1 | tee "$log"
 
-step 60 $py bench/profile_dcgan.py --device cuda --batches 128 1024 --out "$res/profile_cuda.md"
-grep -A 6 '^| batch' "$res/profile_cuda.md"
-step 110 $py bench/dcgan.py --device cuda --batches 128 1024 --steps 40 --warmup 10 --repeats 2 --out "$res/dcgan_cuda.md"
-grep '^| ' "$res/dcgan_cuda.md"
-step 90 $py bench/sweep.py --device cuda --seconds 1 --repeats 2 --out "$res/sweep_cuda.md"
-grep '^| ' "$res/sweep_cuda.md"
-step 140 $py bench/grid_goal.py --device cuda --hidden 400 --depth 4 --batch 512 --lrs 1e-3 3e-4 \
-    --phases 8000:1 3000:0.1 --seeds 8 --out-dir "$res"
-grep '^| ' "$res/grid_goal_cuda.md"
-step 75 $py -m ganlab train dcgan --data digits --image-size 64 --width 64 --batch-size 128 --steps 2000 \
-    --bf16 --channels-last --reuse-fake --ema 0.999 --sample-every 500 --eval-every 250 --eval-samples 1000 \
-    --no-progress --out "$res/digits64"
-step 20 $py -m ganlab sample --checkpoint "$res/digits64/best.pt" --ema --n 64 --out "$res/digits64/best_ema.png"
-step 90 $py bench/dcgan.py --device cuda --batches 1024 --steps 40 --warmup 10 --repeats 1 --compile \
-    --rows "all four" --out "$res/dcgan_cuda_compile.md"
-grep '^| ' "$res/dcgan_cuda_compile.md"
+steps=${*:-profile dcgan compile sweep grid digits64}
+for s in $steps; do
+  case $s in
+    profile)
+      step 120 $py bench/profile_dcgan.py --device cuda --batches 128 1024 --settings plain fast compiled \
+          --out "$res/profile_cuda.md"
+      grep -A 8 '^| batch' "$res/profile_cuda.md" ;;
+    dcgan)  # the plain rows twice each
+      step 120 $py bench/dcgan.py --device cuda --batches 128 1024 --steps 40 --warmup 10 --repeats 2 \
+          --out "$res/dcgan_cuda.md"
+      grep '^| ' "$res/dcgan_cuda.md" ;;
+    compile)
+      # the compiled rows once each beside the reference and the fastest eager row (each compiles for ~20 s)
+      step 170 $py bench/dcgan.py --device cuda --batches 128 1024 --steps 40 --warmup 10 --repeats 1 --compile \
+          --rows "all four" "torch.compile" --out "$res/dcgan_cuda_compile.md"
+      grep '^| ' "$res/dcgan_cuda_compile.md" ;;
+    sweep)
+      step 90 $py bench/sweep.py --device cuda --seconds 1 --repeats 2 --out "$res/sweep_cuda.md"
+      grep '^| ' "$res/sweep_cuda.md" ;;
+    grid)
+      step 140 $py bench/grid_goal.py --device cuda --hidden 400 --depth 4 --batch 512 --lrs 1e-3 3e-4 \
+          --phases 8000:1 3000:0.1 --seeds 8 --out-dir "$res"
+      grep '^| ' "$res/grid_goal_cuda.md" ;;
+    digits64)
+      step 75 $py -m ganlab train dcgan --data digits --image-size 64 --width 64 --batch-size 128 --steps 2000 \
+          --bf16 --channels-last --reuse-fake --ema 0.999 --sample-every 500 --eval-every 250 --eval-samples 1000 \
+          --no-progress --out "$res/digits64"
+      step 20 $py -m ganlab sample --checkpoint "$res/digits64/best.pt" --n 64 --out "$res/digits64/best_ema.png" ;;
+    *) echo "unknown step $s (profile, dcgan, compile, sweep, grid, digits64)" | tee -a "$log"; exit 2 ;;
+  esac
+done
 ls -la "$out"

@@ -75,6 +75,13 @@ def test_compile_traces_the_models_and_agrees():
     assert not any(k.startswith("_orig_mod") for k in G.state_dict())  # G itself stays a plain module
 
 
+def test_compile_leaves_the_memory_layout_to_the_compiler():
+    G, D, h = run(dataclasses.replace(CFG, compile=True, compile_backend="aot_eager", channels_last=True))
+    assert all(p.is_contiguous() for p in [*G.parameters(), *D.parameters()])  # not converted to NHWC
+    G_ref, _, h_ref = run()
+    assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
+
+
 def test_reuse_fake_runs_one_generator_forward_per_step():
     calls = {"n": 0}
 

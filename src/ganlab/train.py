@@ -61,8 +61,12 @@ class TrainConfig:
     # Speed (bench/dcgan.py measures each). All off by default: the plain loop is the one the book teaches.
     bf16: bool = False  # bfloat16 autocast for forward passes; weights, Adam state and losses stay float32
     channels_last: bool = False  # NHWC layout for images and conv weights: faster convolutions on GPUs
-    compile: bool = False  # torch.compile G and D: minutes of compiling on a CPU, pays off on long GPU runs
+    # torch.compile G and D: minutes of compiling on a CPU, pays off on long GPU runs. With compile on,
+    # channels_last is left to the compiler (inductor picks conv layouts itself; torch 2.11's inductor
+    # failed on the NHWC weight gradient of the generator's 1x1-input first layer).
+    compile: bool = False
     compile_backend: str = "inductor"  # "aot_eager" traces the graphs without generating kernels (quick tests)
+    compile_mode: str | None = None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
     fused_adam: bool | None = None  # Adam's update as one fused kernel; None: on for CUDA, off on CPU
     reuse_fake: bool = False  # the G step reuses the last D step's fake batch (batch_fake): one G forward fewer
     ema_decay: float = 0.999  # G_ema <- decay * G_ema + (1 - decay) * G after each step, if train() gets a G_ema
@@ -335,7 +339,7 @@ def train(
             raise ValueError(f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}")
     if cfg.sync_batchnorm and device.type != "cuda":
         raise ValueError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)")
-    memory = torch.channels_last if cfg.channels_last else torch.contiguous_format
+    memory = torch.channels_last if cfg.channels_last and not cfg.compile else torch.contiguous_format
     for module in (G, D) if G_ema is None else (G, D, G_ema):
         module.to(device, memory_format=memory).train()
     if G_ema is not None and [p.shape for p in G_ema.parameters()] != [p.shape for p in G.parameters()]:
@@ -363,7 +367,7 @@ def train(
         ids = [device.index] if device.type == "cuda" else None
         G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
     if cfg.compile:
-        G_run, D_run = (torch.compile(m, backend=cfg.compile_backend) for m in (G_run, D_run))
+        G_run, D_run = (torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode) for m in (G_run, D_run))
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
