@@ -4,9 +4,9 @@
 #
 #   OUT=/tmp/gpu bash bench/gpu.sh [STEP...]   # results: $OUT/results.tar.gz (Markdown, CSV, PNG), $OUT/gpu_log.txt
 #
-# STEP: profile, dcgan, compile, sweep, grid, digits64 (default: all, in that order).
+# STEP: checks, profile, dcgan, compile, sweep, grid, digits64 (default: all, in that order).
 #
-# Steps: the DCGAN step profile, bench/dcgan.py (64x64, batches 128 and 1024), bench/sweep.py,
+# Steps: checks of the CUDA paths (bench/gpu_checks.py), the DCGAN step profile, bench/dcgan.py (64x64, batches 128 and 1024), bench/sweep.py,
 # bench/grid_goal.py (issue 5's goal with larger MLPs) and a full-size DCGAN on 64x64 digits through
 # the CLI (the offline stand-in for chapter 8's full profile).
 # Python: $PYTHON (default python3) with torch and ganlab's dependencies; ganlab comes from src/.
@@ -31,9 +31,12 @@ step() {  # step LIMIT_SECONDS COMMAND...: run it under a time limit, log it, pa
   $py -c "import torch, ganlab; print('torch', torch.__version__, 'cuda', torch.version.cuda, torch.cuda.get_device_name())"
 } 2>&1 | tee "$log"
 
-steps=${*:-profile dcgan compile sweep grid digits64}
+steps=${*:-checks profile dcgan compile sweep grid digits64}
 for s in $steps; do
   case $s in
+    checks)
+      step 60 $py bench/gpu_checks.py --out "$res/gpu_checks_cuda.md"
+      grep '^| ' "$res/gpu_checks_cuda.md" ;;
     profile)
       step 120 $py bench/profile_dcgan.py --device cuda --batches 128 1024 --settings plain fast compiled \
           --out "$res/profile_cuda.md"
@@ -59,7 +62,7 @@ for s in $steps; do
           --bf16 --channels-last --reuse-fake --ema 0.999 --sample-every 500 --eval-every 250 --eval-samples 1000 \
           --no-progress --out "$res/digits64"
       step 20 $py -m ganlab sample --checkpoint "$res/digits64/best.pt" --n 64 --out "$res/digits64/best_ema.png" ;;
-    *) echo "unknown step $s (profile, dcgan, compile, sweep, grid, digits64)" | tee -a "$log"; exit 2 ;;
+    *) echo "unknown step $s (checks, profile, dcgan, compile, sweep, grid, digits64)" | tee -a "$log"; exit 2 ;;
   esac
 done
 ls -la "$out"
