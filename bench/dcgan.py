@@ -128,6 +128,8 @@ def variants(args, device) -> dict[str, dict]:
         "reuse_fake + fused_adam + channels_last (no bf16: CPUs without bf16 units)": dict(fast, bf16=False),
         "all four": fast,
     }
+    if device.type == "cuda":
+        rows["all four + cuda_graph"] = dict(fast, cuda_graph=True)
     if args.compile:  # the compiler picks the memory layout (TrainConfig leaves channels_last to it)
         compiled = dict(reuse_fake=True, fused_adam=True, bf16=True, compile=True)
         rows["reuse_fake + fused_adam + bf16 + torch.compile"] = compiled

@@ -5,6 +5,7 @@
 #   OUT=/tmp/gpu bash bench/gpu.sh [STEP...]   # results: $OUT/results.tar.gz (Markdown, CSV, PNG), $OUT/gpu_log.txt
 #
 # STEP: checks, profile, dcgan, compile, sweep, grid, digits64 (default: all, in that order).
+# PROFILE_SETTINGS / DCGAN_ROWS narrow the profile's settings / bench/dcgan.py's rows (e.g. DCGAN_ROWS="all four").
 #
 # Steps: checks of the CUDA paths (bench/gpu_checks.py), the DCGAN step profile, bench/dcgan.py (64x64, batches 128 and 1024), bench/sweep.py,
 # bench/grid_goal.py (issue 5's goal with larger MLPs) and a full-size DCGAN on 64x64 digits through
@@ -38,12 +39,12 @@ for s in $steps; do
       step 60 $py bench/gpu_checks.py --out "$res/gpu_checks_cuda.md"
       grep '^| ' "$res/gpu_checks_cuda.md" ;;
     profile)
-      step 120 $py bench/profile_dcgan.py --device cuda --batches 128 1024 --settings plain fast compiled \
+      step 150 $py bench/profile_dcgan.py --device cuda --batches 128 1024 --settings ${PROFILE_SETTINGS:-plain fast graphed compiled} \
           --out "$res/profile_cuda.md"
       grep -A 8 '^| batch' "$res/profile_cuda.md" ;;
-    dcgan)  # the plain rows twice each
-      step 120 $py bench/dcgan.py --device cuda --batches 128 1024 --steps 40 --warmup 10 --repeats 2 \
-          --out "$res/dcgan_cuda.md"
+    dcgan)  # the eager rows and the CUDA-graph row twice each
+      step 150 $py bench/dcgan.py --device cuda --batches 128 1024 --steps 40 --warmup 10 --repeats 2 \
+          ${DCGAN_ROWS:+--rows $DCGAN_ROWS} --out "$res/dcgan_cuda.md"
       grep '^| ' "$res/dcgan_cuda.md" ;;
     compile)
       # the compiled rows once each beside the reference and the fastest eager row (each compiles for ~20 s)
@@ -58,9 +59,9 @@ for s in $steps; do
           --phases 8000:1 3000:0.1 --seeds 8 --out-dir "$res"
       grep '^| ' "$res/grid_goal_cuda.md" ;;
     digits64)
-      step 75 $py -m ganlab train dcgan --data digits --image-size 64 --width 64 --batch-size 128 --steps 2000 \
-          --bf16 --channels-last --reuse-fake --ema 0.999 --sample-every 500 --eval-every 250 --eval-samples 1000 \
-          --no-progress --out "$res/digits64"
+      step 90 $py -m ganlab train dcgan --data digits --image-size 64 --width 64 --batch-size 128 --steps 6000 \
+          --bf16 --channels-last --reuse-fake --cuda-graph --ema 0.999 --sample-every 1000 --eval-every 500 \
+          --eval-samples 1000 --no-progress --out "$res/digits64"
       step 20 $py -m ganlab sample --checkpoint "$res/digits64/best.pt" --n 64 --out "$res/digits64/best_ema.png" ;;
     *) echo "unknown step $s (checks, profile, dcgan, compile, sweep, grid, digits64)" | tee -a "$log"; exit 2 ;;
   esac

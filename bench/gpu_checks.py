@@ -8,7 +8,9 @@ against a tolerance:
 2. resuming a DCGAN from a checkpoint after 3 of 6 steps against the uninterrupted run
    (cuDNN in deterministic mode, as a run that must be reproducible would set it);
 3. each speed option (fused Adam, channels-last, bf16 autocast) against the plain loop after 4 steps;
-4. a checkpoint written on the GPU, loaded on the CPU: the same samples from the same noise.
+4. a checkpoint written on the GPU, loaded on the CPU: the same samples from the same noise;
+5. steps replayed as a CUDA graph (``cuda_graph=True``) against ordinary steps, with and without
+   the other speed options.
 
     python bench/gpu_checks.py [--out bench/results/gpu_checks_cuda.md]
 
@@ -99,6 +101,17 @@ def check_checkpoint_on_cpu(device, data, tmp: Path) -> tuple[float, float]:
         return float((G(z.to(device)).cpu() - G_cpu(z)).abs().max()), 1e-4
 
 
+def check_cuda_graph(device, data, **options) -> tuple[float, float]:
+    cfg = ganlab.TrainConfig(num_steps=8, batch_real=32, batch_fake=32, batch_g=32, lr_g=2e-4, lr_d=2e-4,
+                             log_every=4, progress=False, device=device, **options)
+    G_ema = copy.deepcopy(dcgan(16, 1, 16, 16)[0])
+    G, D, h = dcgan_run(dataclasses.replace(cfg, cuda_graph=True), data, G_ema=G_ema)
+    G_ema_ref = copy.deepcopy(dcgan(16, 1, 16, 16)[0])
+    G_ref, D_ref, h_ref = dcgan_run(cfg, data, G_ema=G_ema_ref)
+    traces = max(abs(a - b) for a, b in zip(h.loss_d + h.loss_g, h_ref.loss_d + h_ref.loss_g))
+    return max(gap(G, G_ref), gap(D, D_ref), gap(G_ema, G_ema_ref), traces), 1e-3 if options.get("bf16") else 1e-4
+
+
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--device", default="cuda", help="cuda (the point); cpu for a smoke run of this script")
@@ -122,6 +135,9 @@ def main(argv=None) -> int:
             ("bf16 autocast vs float32 (4 steps; bf16 rounds at 1e-2)",
              lambda: check_option(device, data, dict(bf16=True), 0.1)),
             ("GPU checkpoint sampled on the CPU", lambda: check_checkpoint_on_cpu(device, data, tmp)),
+            ("CUDA graph vs eager steps (8 steps, EMA on)", lambda: check_cuda_graph(device, data)),
+            ("CUDA graph vs eager steps (8 steps, bf16 + channels-last + reuse_fake)",
+             lambda: check_cuda_graph(device, data, bf16=True, channels_last=True, reuse_fake=True)),
         ]:
             try:
                 value, tol = fn()

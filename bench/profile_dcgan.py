@@ -2,7 +2,7 @@
 
 For each batch size in ``--batches`` and each trainer setting (``plain``: fp32, the book's loop;
 ``fast``: reuse_fake + fused Adam + channels-last + bf16 autocast; optionally ``compiled``: ``fast``
-with torch.compile, which picks the memory layout itself), the step is profiled for
+with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` replayed as a CUDA graph), the step is profiled for
 ``--active`` steps after ``--warmup`` untimed ones, on the same seeded DCGAN and the offline digits
 (3 channels, tiled) kept on the device, as in ``bench/dcgan.py``. Reported per setting:
 
@@ -44,6 +44,7 @@ SETTINGS = {
     "plain": dict(fused_adam=False),
     "fast": dict(reuse_fake=True, fused_adam=True, channels_last=True, bf16=True),
     "compiled": dict(reuse_fake=True, fused_adam=True, bf16=True, compile=True),  # layout: the compiler's
+    "graphed": dict(reuse_fake=True, fused_adam=True, channels_last=True, bf16=True, cuda_graph=True),  # CUDA only
 }
 
 

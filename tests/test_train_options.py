@@ -235,3 +235,42 @@ def test_fit_discriminator_applies_the_losses_clipping_and_penalty():
         _, D = ganlab.toy_gan(2, hidden=16, depth=2)
         losses[name] = fit_discriminator(D, ring.sample, shifted, num_steps=1, batch_size=32, loss=name)[0]
     assert losses["wgan-gp"] > losses["wgan"]  # the first step's penalty is positive
+
+
+def test_cuda_graph_is_refused_where_it_cannot_work():
+    with pytest.raises(ValueError, match="needs a CUDA device"):
+        run(dataclasses.replace(CFG, cuda_graph=True))
+
+
+def eager_capture(fn):
+    """Stand-in for a CUDA graph capture on a CPU: "recording" runs nothing, "replay" runs ``fn`` again."""
+    output = torch.empty(4)  # loss_d, loss_g, d_real, d_fake
+    return (lambda: output.copy_(fn())), output
+
+
+@pytest.mark.parametrize("options", [dict(), dict(reuse_fake=True, k_disc=2)])
+def test_cuda_graph_steps_feed_the_same_draws_through_fixed_input_tensors(monkeypatch, options):
+    # On a GPU the graph replays the recorded kernels; here replay runs the step eagerly, reading the
+    # fixed input tensors that each step's fresh draws are copied into: the plumbing, checked on a CPU.
+    from ganlab import cudagraph
+
+    monkeypatch.setattr(cudagraph, "check_device", lambda device: None)
+    monkeypatch.setattr(cudagraph, "capture", eager_capture)
+    cfg = dataclasses.replace(CFG, num_steps=6, **options)
+    G_ema = copy.deepcopy(dcgan(8, 1, 16, 8)[0])
+    G, D, h = run(dataclasses.replace(cfg, cuda_graph=True), G_ema=G_ema)
+    G_ema_ref = copy.deepcopy(dcgan(8, 1, 16, 8)[0])
+    G_ref, D_ref, h_ref = run(cfg, G_ema=G_ema_ref)
+    assert h.loss_d == h_ref.loss_d and h.loss_g == h_ref.loss_g and h.d_fake == h_ref.d_fake
+    assert torch.equal(weights(G), weights(G_ref)) and torch.equal(weights(D), weights(D_ref))
+    assert torch.equal(weights(G_ema), weights(G_ema_ref))
+
+
+def test_cuda_graph_refuses_penalties_and_compile(monkeypatch):
+    from ganlab import cudagraph
+
+    monkeypatch.setattr(cudagraph, "check_device", lambda device: None)
+    with pytest.raises(ValueError, match="gradient penalties"):
+        run(dataclasses.replace(CFG, cuda_graph=True, r1=1.0))
+    with pytest.raises(ValueError, match="compile"):
+        run(dataclasses.replace(CFG, cuda_graph=True, compile=True, compile_backend="aot_eager"))

@@ -72,6 +72,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--bf16", action="store_true", help="bfloat16 autocast")
     p.add_argument("--channels-last", action="store_true")
     p.add_argument("--compile", action="store_true", help="torch.compile G and D")
+    p.add_argument("--cuda-graph", action="store_true", help="replay each training step as one CUDA graph (GPU)")
     p.add_argument("--reuse-fake", action="store_true", help="the G step reuses the D step's fake batch")
     p.add_argument("--ema", type=float, default=0.0, help="EMA decay of a generator copy (0: none), e.g. 0.999")
     p.add_argument("--conditional", action="store_true", help="a class-conditional GAN: G(z, y), D(x, y)")
@@ -150,7 +151,7 @@ def train_dcgan(args, w: distributed.World) -> None:
     sample_real = images.sample_labeled if num_classes else images.sample
     G_ema = copy.deepcopy(G) if args.ema > 0 else None
     cfg = _config(args, args.batch_size, bf16=args.bf16, channels_last=args.channels_last, compile=args.compile,
-                  reuse_fake=args.reuse_fake, ema_decay=args.ema if args.ema > 0 else 0.999)
+                  cuda_graph=args.cuda_graph, reuse_fake=args.reuse_fake, ema_decay=args.ema if args.ema > 0 else 0.999)
     if not w.is_main:  # the other processes train; rank 0 looks, scores and writes
         train(G, D, sample_real, cfg, G_ema=G_ema, resume=resume)
         return

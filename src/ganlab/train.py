@@ -20,7 +20,7 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import distributed
+from . import cudagraph, distributed
 from ._checks import choice, positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .regularizers import clip_weights_, regularizers_for, total_penalty
@@ -67,6 +67,10 @@ class TrainConfig:
     compile: bool = False
     compile_backend: str = "inductor"  # "aot_eager" traces the graphs without generating kernels (quick tests)
     compile_mode: str | None = None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
+    # Replay each whole step (D and G updates, Adam, EMA) as one CUDA graph after 3 ordinary steps:
+    # removes the per-kernel launch cost that leaves a GPU idle at small batches (ganlab.cudagraph).
+    # CUDA only; not with compile, several processes or gradient penalties. Same draws as without.
+    cuda_graph: bool = False
     fused_adam: bool | None = None  # Adam's update as one fused kernel; None: on for CUDA, off on CPU
     reuse_fake: bool = False  # the G step reuses the last D step's fake batch (batch_fake): one G forward fewer
     ema_decay: float = 0.999  # G_ema <- decay * G_ema + (1 - decay) * G after each step, if train() gets a G_ema
@@ -349,9 +353,16 @@ def train(
     if penalties and (num_classes or w.size > 1):
         raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for conditional or multi-process "
                          "training yet")
+    if cfg.cuda_graph:
+        cudagraph.check_device(device)
+        refused = [what for what, on in (("compile", cfg.compile), ("several processes", w.size > 1),
+                                         ("gradient penalties (wgan-gp, r1, r2)", bool(penalties))) if on]
+        if refused:
+            raise ValueError(f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off")
     fused = cfg.fused_adam if cfg.fused_adam is not None else device.type == "cuda"
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused)
+    capturable = cfg.cuda_graph and device.type == "cuda"  # Adam's step count on the GPU, inside the graph
+    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused, capturable=capturable)
+    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused, capturable=capturable)
     gen = torch.Generator(device).manual_seed(cfg.seed)
     done, history = 0, History(config=asdict(cfg))
     if resume is not None:
@@ -374,8 +385,8 @@ def train(
     def penalty(x_real, x_fake):  # on the plain D: double backward does not go through compile or DDP
         return total_penalty(penalties, D, x_real, x_fake, gen)
 
-    def autocast():
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16)
+    def autocast():  # a CUDA graph capture needs autocast's cache of cast weights off
+        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph)
 
     def noise(n):  # every process draws the global batch and keeps its slice
         return distributed.shard(torch.randn(n, G.latent_dim, generator=gen, device=device), w)
@@ -394,9 +405,7 @@ def train(
             return None
         return distributed.shard(torch.randint(num_classes, (n,), generator=gen, device=device), w)
 
-    bar = tqdm(range(done + 1, cfg.num_steps + 1), initial=done, total=cfg.num_steps,
-               desc=f"train ({cfg.loss})", disable=not (cfg.progress and w.is_main))
-    for step in bar:
+    def one_step(noise, labels, real):  # the inputs come through these three: drawn, or a CUDA graph's
         # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
         for i in range(cfg.k_disc):
             keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
@@ -418,11 +427,15 @@ def train(
         opt_g.step()
         if G_ema is not None:
             _ema_update(G_ema, G, cfg.ema_decay)
-
         with torch.no_grad():
-            buffer[filled] = torch.stack(
-                [loss_d, loss_g, torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()]
-            )
+            return torch.stack([loss_d, loss_g, torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()])
+
+    inputs = dict(noise=noise, labels=labels, real=real)
+    run_step = cudagraph.StepGraph(one_step, inputs, device) if cfg.cuda_graph else (lambda: one_step(**inputs))
+    bar = tqdm(range(done + 1, cfg.num_steps + 1), initial=done, total=cfg.num_steps,
+               desc=f"train ({cfg.loss})", disable=not (cfg.progress and w.is_main))
+    for step in bar:
+        buffer[filled] = run_step()
         filled += 1
         save = cfg.checkpoint_path is not None and (step % cfg.checkpoint_every == 0 or step == cfg.num_steps)
         if filled == cfg.log_every or step == cfg.num_steps or save:
