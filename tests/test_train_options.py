@@ -213,11 +213,38 @@ def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
     assert h.loss_d[0] == pytest.approx(h0.loss_d[0] + recorded[0], rel=1e-5, abs=1e-6)
 
 
-def test_penalties_refuse_what_they_cannot_do_yet():
+@pytest.mark.parametrize("name,weight", [("r1", 4.0), ("r2", 2.0)])
+def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight, monkeypatch):
+    train_module = importlib.import_module("ganlab.train")
     digits = ganlab.data.digits(16)
-    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8, num_classes=10)
-    with pytest.raises(ValueError, match="not supported for conditional"):
-        train(G, D, digits.sample_labeled, dataclasses.replace(CFG, r1=1.0))
+    drawn, recorded = {}, []
+
+    def sample_labeled(n, generator):  # the real batch, kept to recompute the penalty by hand
+        drawn["real"] = digits.sample_labeled(n, generator)
+        return drawn["real"]
+
+    original = train_module.total_penalty
+
+    def spy(penalties, D_real, x_real, x_fake, gen, D_fake=None):
+        drawn["fake"] = x_fake.detach().clone()
+        recorded.append(original(penalties, D_real, x_real, x_fake, gen, D_fake=D_fake).item())
+        return original(penalties, D_real, x_real, x_fake, gen, D_fake=D_fake)
+
+    monkeypatch.setattr(train_module, "total_penalty", spy)
+    models = lambda: dcgan(latent_dim=8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False)
+    G, D = models()
+    labels_seen = []
+    D.register_forward_pre_hook(lambda module, args: labels_seen.append(args[1].clone()))
+    train(G, D, sample_labeled, dataclasses.replace(CFG, num_steps=1, **{name: weight}))
+    y_real, y_fake = labels_seen[0], labels_seen[1]  # D's first two calls: the real, then the fake batch
+    assert torch.equal(y_real, drawn["real"][1])
+    _, D0 = models()  # D before its update, as the penalty saw it
+    x = drawn["real"][0] if name == "r1" else drawn["fake"]
+    y, y_other = (y_real, y_fake) if name == "r1" else (y_fake, y_real)
+    expected = weight / 2 * ganlab.regularizers.r1_penalty(lambda v: D0(v, y), x).item()
+    wrong = weight / 2 * ganlab.regularizers.r1_penalty(lambda v: D0(v, y_other), x).item()
+    assert recorded[0] == pytest.approx(expected, rel=1e-5)
+    assert abs(wrong - expected) > 1e-3 * expected  # the labels matter, so the check above could fail
     with pytest.raises(ValueError, match="r1 must be a finite number >= 0"):
         dataclasses.replace(CFG, r1=-1.0)
 

@@ -12,6 +12,11 @@ batch norm in a penalised D (Gulrajani et al. suggest layer norm instead).
 * :func:`r1_penalty` / :func:`r2_penalty` — Mescheder et al. 2018: ``E[‖∇D(x)‖²]`` on real (R1) or
   fake (R2) samples, weighted ``γ/2``; keeps D flat on the data, which makes the game converge locally.
 * :func:`clip_weights_` — WGAN (Arjovsky et al. 2017): clamp every weight to ``[−c, c]`` after each D step.
+
+A conditional D, ``D(x, y)``, is penalised as the function of ``x`` it is for the batch's labels:
+pass ``D_real = lambda x: D(x, y_real)`` and ``D_fake = lambda x: D(x, y_fake)`` to
+:func:`total_penalty`. R1 uses ``D_real``, R2 ``D_fake``, and the gradient penalty ``D_real`` at the
+interpolates (each interpolate is asked about its real end's class).
 """
 
 from __future__ import annotations
@@ -25,8 +30,9 @@ from torch import nn
 from ._checks import positive
 from .losses import GANLoss
 
-# fn(D, x_real, x_fake, generator) -> scalar tensor to add to D's loss
-Regularizer = Callable[[nn.Module, torch.Tensor, torch.Tensor, "torch.Generator | None"], torch.Tensor]
+Critic = Callable[[torch.Tensor], torch.Tensor]  # an nn.Module D, or D bound to a batch's labels
+# fn(D_real, D_fake, x_real, x_fake, generator) -> scalar tensor to add to D's loss
+Regularizer = Callable[[Critic, Critic, torch.Tensor, torch.Tensor, "torch.Generator | None"], torch.Tensor]
 
 
 def _check_batch(name: str, x) -> None:
@@ -35,7 +41,7 @@ def _check_batch(name: str, x) -> None:
                          f"got {x!r:.80}")
 
 
-def input_gradient(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
+def input_gradient(D: Critic, x: torch.Tensor) -> torch.Tensor:
     """``∇_x D(x)`` for each sample, shape of ``x``, kept in the graph so that it can be differentiated again.
 
     ``x`` is detached first: the gradient is D's alone, nothing flows back into G.
@@ -50,7 +56,7 @@ def input_gradient(D: nn.Module, x: torch.Tensor) -> torch.Tensor:
     return grad
 
 
-def gradient_penalty(D: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor,
+def gradient_penalty(D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
                      generator: torch.Generator | None = None, target: float = 1.0) -> torch.Tensor:
     """WGAN-GP: ``E[(‖∇_x̂ D(x̂)‖₂ − target)²]`` at ``x̂ = ε·x_real + (1 − ε)·x_fake``, ``ε ~ U[0, 1]``.
 
@@ -71,7 +77,7 @@ def gradient_penalty(D: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor,
     return ((grad_norm - target) ** 2).mean()
 
 
-def r1_penalty(D: nn.Module, x_real: torch.Tensor) -> torch.Tensor:
+def r1_penalty(D: Critic, x_real: torch.Tensor) -> torch.Tensor:
     """R1 (Mescheder et al.): ``E[‖∇_x D(x_real)‖₂²]``, a scalar; the paper weights it ``γ/2``.
 
     ``x_real``: ``(N, d)`` or ``(N, C, H, W)``.
@@ -79,7 +85,7 @@ def r1_penalty(D: nn.Module, x_real: torch.Tensor) -> torch.Tensor:
     return input_gradient(D, x_real).flatten(1).pow(2).sum(1).mean()
 
 
-def r2_penalty(D: nn.Module, x_fake: torch.Tensor) -> torch.Tensor:
+def r2_penalty(D: Critic, x_fake: torch.Tensor) -> torch.Tensor:
     """R2: R1 on the generated samples, ``E[‖∇_x D(x_fake)‖₂²]``."""
     return r1_penalty(D, x_fake)
 
@@ -94,14 +100,18 @@ def clip_weights_(D: nn.Module, c: float) -> None:
 
 @dataclass(frozen=True)
 class Penalty:
-    """A named :data:`Regularizer`: ``penalty(D, x_real, x_fake, generator)`` is a scalar to add to D's loss."""
+    """A named :data:`Regularizer`: ``penalty(D, x_real, x_fake, generator)`` is a scalar to add to D's loss.
+
+    ``D_fake`` (keyword): D as it scores the fake batch when that differs from ``D`` (a conditional D
+    bound to each batch's labels; see the module docstring).
+    """
 
     name: str
     fn: Regularizer
 
-    def __call__(self, D: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor,
-                 generator: torch.Generator | None = None) -> torch.Tensor:
-        return self.fn(D, x_real, x_fake, generator)
+    def __call__(self, D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
+                 generator: torch.Generator | None = None, *, D_fake: Critic | None = None) -> torch.Tensor:
+        return self.fn(D, D if D_fake is None else D_fake, x_real, x_fake, generator)
 
 
 def regularizers_for(loss: GANLoss, r1: float = 0.0, r2: float = 0.0) -> list[Penalty]:
@@ -117,19 +127,24 @@ def regularizers_for(loss: GANLoss, r1: float = 0.0, r2: float = 0.0) -> list[Pe
     penalties = []
     if loss.gradient_penalty > 0:
         lam = loss.gradient_penalty
-        penalties.append(Penalty(f"{lam:g}*gradient_penalty",
-                                 lambda D, x_real, x_fake, gen: lam * gradient_penalty(D, x_real, x_fake, gen)))
+        penalties.append(Penalty(f"{lam:g}*gradient_penalty", lambda D_real, D_fake, x_real, x_fake, gen:
+                                 lam * gradient_penalty(D_real, x_real, x_fake, gen)))
     if r1 > 0:
-        penalties.append(Penalty(f"{r1:g}/2*r1", lambda D, x_real, x_fake, gen: r1 / 2 * r1_penalty(D, x_real)))
+        penalties.append(Penalty(f"{r1:g}/2*r1", lambda D_real, D_fake, x_real, x_fake, gen:
+                                 r1 / 2 * r1_penalty(D_real, x_real)))
     if r2 > 0:
-        penalties.append(Penalty(f"{r2:g}/2*r2", lambda D, x_real, x_fake, gen: r2 / 2 * r2_penalty(D, x_fake)))
+        penalties.append(Penalty(f"{r2:g}/2*r2", lambda D_real, D_fake, x_real, x_fake, gen:
+                                 r2 / 2 * r2_penalty(D_fake, x_fake)))
     return penalties
 
 
-def total_penalty(penalties: list[Penalty], D: nn.Module, x_real: torch.Tensor, x_fake: torch.Tensor,
-                  generator: torch.Generator | None = None) -> torch.Tensor:
-    """The sum of ``penalties`` on one batch: a scalar tensor (0 on ``x_real``'s device for none)."""
+def total_penalty(penalties: list[Penalty], D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
+                  generator: torch.Generator | None = None, *, D_fake: Critic | None = None) -> torch.Tensor:
+    """The sum of ``penalties`` on one batch: a scalar tensor (0 on ``x_real``'s device for none).
+
+    ``D`` scores the real batch (and the interpolates), ``D_fake`` the fake one (default: ``D``).
+    """
     total = torch.zeros((), device=x_real.device)
     for penalty in penalties:
-        total = total + penalty(D, x_real, x_fake, generator)
+        total = total + penalty(D, x_real, x_fake, generator, D_fake=D_fake)
     return total

@@ -186,7 +186,7 @@ def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
     ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D;
-    ``penalty(x_real, x_fake)`` is added to the loss (gradient penalties, in float32, included in
+    ``penalty(x_real, x_fake, y_real, y_fake)`` is added to the loss (gradient penalties, in float32, included in
     the returned loss); ``clip`` clamps D's weights after the update (WGAN).
     """
     with autocast():
@@ -194,7 +194,7 @@ def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.
         logits_fake = _call(D, x_fake, y_fake).float()
         loss_d = loss_d_fn(logits_real, logits_fake)
     if penalty is not None:
-        loss_d = loss_d + penalty(x_real, x_fake)
+        loss_d = loss_d + penalty(x_real, x_fake, y_real, y_fake)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     opt_d.step()
@@ -228,7 +228,7 @@ def fit_discriminator(
     opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
     gen = torch.Generator(device).manual_seed(seed)
 
-    def penalty(x_real, x_fake):
+    def penalty(x_real, x_fake, y_real=None, y_fake=None):  # an unconditional D: no labels
         return total_penalty(penalties, D, x_real, x_fake, gen)
 
     D.train()
@@ -350,9 +350,9 @@ def train(
         raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
     loss = get_loss(cfg.loss)
     penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
-    if penalties and (num_classes or w.size > 1):
-        raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for conditional or multi-process "
-                         "training yet")
+    if penalties and w.size > 1:  # the penalty's gradient would bypass DDP's all-reduce (it runs on the plain D)
+        raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for multi-process training: "
+                         "train on one process, or use a loss without a penalty (e.g. hinge)")
     if cfg.cuda_graph:
         cudagraph.check_device(device)
         refused = [what for what, on in (("compile", cfg.compile), ("several processes", w.size > 1),
@@ -382,8 +382,10 @@ def train(
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
-    def penalty(x_real, x_fake):  # on the plain D: double backward does not go through compile or DDP
-        return total_penalty(penalties, D, x_real, x_fake, gen)
+    def penalty(x_real, x_fake, y_real, y_fake):  # on the plain D: double backward does not go through compile or DDP
+        if y_real is None:
+            return total_penalty(penalties, D, x_real, x_fake, gen)
+        return total_penalty(penalties, lambda x: D(x, y_real), x_real, x_fake, gen, D_fake=lambda x: D(x, y_fake))
 
     def autocast():  # a CUDA graph capture needs autocast's cache of cast weights off
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph)
