@@ -296,6 +296,51 @@ def _ema_update(G_ema: nn.Module, G: nn.Module, decay: float) -> None:
         b_ema.copy_(b)  # batch-norm statistics are copied, not averaged
 
 
+def _check_setup(G, D, cfg: TrainConfig, w, device: torch.device, G_ema, penalties) -> int | None:
+    """Refuse what ``train`` cannot do with these models and settings; return G's number of classes (or None)."""
+    if not hasattr(G, "latent_dim"):
+        raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
+    num_classes = getattr(G, "num_classes", None)  # a conditional GAN: G(z, y) and D(x, y)
+    if (getattr(D, "num_classes", None) or None) != (num_classes or None):
+        raise ValueError(f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
+                         f"and D.num_classes={getattr(D, 'num_classes', None)!r}")
+    for name in ("batch_real", "batch_fake", "batch_g"):
+        if getattr(cfg, name) % w.size:
+            raise ValueError(f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}")
+    if cfg.sync_batchnorm and device.type != "cuda":
+        raise ValueError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)")
+    if G_ema is not None and [p.shape for p in G_ema.parameters()] != [p.shape for p in G.parameters()]:
+        raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
+    if penalties and w.size > 1:  # the penalty's gradient would bypass DDP's all-reduce (it runs on the plain D)
+        raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for multi-process training: "
+                         "train on one process, or use a loss without a penalty (e.g. hinge)")
+    if cfg.cuda_graph:
+        cudagraph.check_device(device)
+        refused = [what for what, on in (("compile", cfg.compile), ("several processes", w.size > 1),
+                                         ("gradient penalties (wgan-gp, r1, r2)", bool(penalties))) if on]
+        if refused:
+            raise ValueError(f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off")
+    return num_classes
+
+
+def _wrapped(G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device) -> tuple[nn.Module, nn.Module]:
+    """The modules forward passes go through: G and D, wrapped for several processes (DDP) and / or compiled.
+
+    Parameters and state dicts stay G's and D's own.
+    """
+    G_run, D_run = G, D
+    if w.size > 1:
+        from torch.nn.parallel import DistributedDataParallel as DDP
+
+        if cfg.sync_batchnorm:
+            G_run, D_run = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
+        ids = [device.index] if device.type == "cuda" else None
+        G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
+    if cfg.compile:
+        G_run, D_run = (torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode) for m in (G_run, D_run))
+    return G_run, D_run
+
+
 def train(
     G: nn.Module,
     D: nn.Module,
@@ -330,35 +375,14 @@ def train(
     global batch from the same seeded generator and trains on its slice; traces are averaged over
     the processes and only rank 0 writes checkpoints and shows progress.
     """
-    if not hasattr(G, "latent_dim"):
-        raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
-    num_classes = getattr(G, "num_classes", None)  # a conditional GAN: G(z, y) and D(x, y)
-    if (getattr(D, "num_classes", None) or None) != (num_classes or None):
-        raise ValueError(f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
-                         f"and D.num_classes={getattr(D, 'num_classes', None)!r}")
     w = distributed.world()
     device = cfg.resolved_device() if w.size == 1 else w.device
-    for name in ("batch_real", "batch_fake", "batch_g"):
-        if getattr(cfg, name) % w.size:
-            raise ValueError(f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}")
-    if cfg.sync_batchnorm and device.type != "cuda":
-        raise ValueError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)")
+    loss = get_loss(cfg.loss)
+    penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
+    num_classes = _check_setup(G, D, cfg, w, device, G_ema, penalties)
     memory = torch.channels_last if cfg.channels_last and not cfg.compile else torch.contiguous_format
     for module in (G, D) if G_ema is None else (G, D, G_ema):
         module.to(device, memory_format=memory).train()
-    if G_ema is not None and [p.shape for p in G_ema.parameters()] != [p.shape for p in G.parameters()]:
-        raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
-    loss = get_loss(cfg.loss)
-    penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
-    if penalties and w.size > 1:  # the penalty's gradient would bypass DDP's all-reduce (it runs on the plain D)
-        raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for multi-process training: "
-                         "train on one process, or use a loss without a penalty (e.g. hinge)")
-    if cfg.cuda_graph:
-        cudagraph.check_device(device)
-        refused = [what for what, on in (("compile", cfg.compile), ("several processes", w.size > 1),
-                                         ("gradient penalties (wgan-gp, r1, r2)", bool(penalties))) if on]
-        if refused:
-            raise ValueError(f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off")
     fused = cfg.fused_adam if cfg.fused_adam is not None else device.type == "cuda"
     capturable = cfg.cuda_graph and device.type == "cuda"  # Adam's step count on the GPU, inside the graph
     opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused, capturable=capturable)
@@ -368,17 +392,7 @@ def train(
     if resume is not None:
         done, history = _restore(load_checkpoint(resume), cfg, G, D, opt_g, opt_d, gen, G_ema)
         history.config = asdict(cfg)
-    # Forward passes go through the wrapped modules; parameters and state dicts stay G's and D's.
-    G_run, D_run = G, D
-    if w.size > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        if cfg.sync_batchnorm:
-            G_run, D_run = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
-        ids = [device.index] if device.type == "cuda" else None
-        G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
-    if cfg.compile:
-        G_run, D_run = (torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode) for m in (G_run, D_run))
+    G_run, D_run = _wrapped(G, D, cfg, w, device)
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
