@@ -84,6 +84,26 @@ def mean_over_processes(x: torch.Tensor, w: World) -> torch.Tensor:
     return x / w.size
 
 
+def average_gradients(module: torch.nn.Module, w: World) -> None:
+    """Replace every gradient of ``module`` by its average over the processes, in one all-reduce.
+
+    What DDP does during ``backward()``, done by hand for a module that cannot be wrapped in DDP
+    (a penalised discriminator: its gradient-penalty term needs a double backward through the plain
+    module). With equal slices of a global batch, the average of the slices' mean-loss gradients is
+    the gradient of the global batch's mean loss.
+    """
+    if w.size == 1:
+        return
+    grads = [p.grad for p in module.parameters() if p.grad is not None]
+    if not grads:
+        return
+    flat = torch.cat([g.reshape(-1) for g in grads])
+    dist.all_reduce(flat)
+    flat /= w.size
+    for g, part in zip(grads, flat.split([g.numel() for g in grads])):
+        g.copy_(part.view_as(g))
+
+
 def barrier(w: World) -> None:
     if w.size > 1:
         dist.barrier()

@@ -181,13 +181,14 @@ def _call(net, x, y):
 
 
 def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.nullcontext, y_real=None,
-                       y_fake=None, penalty=None, clip=None):
+                       y_fake=None, penalty=None, clip=None, sync=None):
     """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake).
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
     ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D;
     ``penalty(x_real, x_fake, y_real, y_fake)`` is added to the loss (gradient penalties, in float32, included in
-    the returned loss); ``clip`` clamps D's weights after the update (WGAN).
+    the returned loss); ``clip`` clamps D's weights after the update (WGAN); ``sync()`` runs between
+    the backward pass and the update (averaging the gradients over processes, where DDP does not).
     """
     with autocast():
         logits_real = _call(D, x_real, y_real).float()  # losses in float32
@@ -197,6 +198,8 @@ def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.
         loss_d = loss_d + penalty(x_real, x_fake, y_real, y_fake)
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
+    if sync is not None:
+        sync()
     opt_d.step()
     if clip is not None:
         clip_weights_(D, clip)
@@ -311,9 +314,6 @@ def _check_setup(G, D, cfg: TrainConfig, w, device: torch.device, G_ema, penalti
         raise ValueError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)")
     if G_ema is not None and [p.shape for p in G_ema.parameters()] != [p.shape for p in G.parameters()]:
         raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
-    if penalties and w.size > 1:  # the penalty's gradient would bypass DDP's all-reduce (it runs on the plain D)
-        raise ValueError("gradient penalties (wgan-gp, r1, r2) are not supported for multi-process training: "
-                         "train on one process, or use a loss without a penalty (e.g. hinge)")
     if cfg.cuda_graph:
         cudagraph.check_device(device)
         refused = [what for what, on in (("compile", cfg.compile), ("several processes", w.size > 1),
@@ -323,10 +323,12 @@ def _check_setup(G, D, cfg: TrainConfig, w, device: torch.device, G_ema, penalti
     return num_classes
 
 
-def _wrapped(G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device) -> tuple[nn.Module, nn.Module]:
+def _wrapped(G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device,
+             penalised: bool = False) -> tuple[nn.Module, nn.Module]:
     """The modules forward passes go through: G and D, wrapped for several processes (DDP) and / or compiled.
 
-    Parameters and state dicts stay G's and D's own.
+    Parameters and state dicts stay G's and D's own. A ``penalised`` D is not wrapped in DDP (its
+    penalty needs a double backward through the plain module): ``train`` averages its gradients itself.
     """
     G_run, D_run = G, D
     if w.size > 1:
@@ -335,7 +337,8 @@ def _wrapped(G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.devi
         if cfg.sync_batchnorm:
             G_run, D_run = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
         ids = [device.index] if device.type == "cuda" else None
-        G_run, D_run = DDP(G_run, device_ids=ids), DDP(D_run, device_ids=ids)
+        G_run = DDP(G_run, device_ids=ids)
+        D_run = D_run if penalised else DDP(D_run, device_ids=ids)
     if cfg.compile:
         G_run, D_run = (torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode) for m in (G_run, D_run))
     return G_run, D_run
@@ -373,7 +376,11 @@ def train(
     Launched on several processes (``torchrun``, after ``ganlab.distributed.setup()``), G and D are
     wrapped in ``DistributedDataParallel``; the batch sizes are global, each process draws the
     global batch from the same seeded generator and trains on its slice; traces are averaged over
-    the processes and only rank 0 writes checkpoints and shows progress.
+    the processes and only rank 0 writes checkpoints and shows progress. A D with a gradient
+    penalty is not wrapped (the penalty needs a double backward): its gradients are averaged
+    after each backward pass instead, and WGAN-GP's interpolation weights come from a generator
+    per process, so that run matches one process statistically rather than number for number
+    (and a resumed run draws them afresh).
     """
     w = distributed.world()
     device = cfg.resolved_device() if w.size == 1 else w.device
@@ -392,14 +399,19 @@ def train(
     if resume is not None:
         done, history = _restore(load_checkpoint(resume), cfg, G, D, opt_g, opt_d, gen, G_ema)
         history.config = asdict(cfg)
-    G_run, D_run = _wrapped(G, D, cfg, w, device)
+    G_run, D_run = _wrapped(G, D, cfg, w, device, penalised=bool(penalties))
+    # A penalised D on several processes: its gradients are averaged by hand, and its penalty draws its
+    # interpolation weights from a generator of its own per process (the slices need different ones).
+    sync_d = (lambda: distributed.average_gradients(D, w)) if penalties and w.size > 1 else None
+    penalty_gen = gen if w.size == 1 else torch.Generator(device).manual_seed(cfg.seed * 1_000_003 + w.rank)
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
     def penalty(x_real, x_fake, y_real, y_fake):  # on the plain D: double backward does not go through compile or DDP
         if y_real is None:
-            return total_penalty(penalties, D, x_real, x_fake, gen)
-        return total_penalty(penalties, lambda x: D(x, y_real), x_real, x_fake, gen, D_fake=lambda x: D(x, y_fake))
+            return total_penalty(penalties, D, x_real, x_fake, penalty_gen)
+        return total_penalty(penalties, lambda x: D(x, y_real), x_real, x_fake, penalty_gen,
+                             D_fake=lambda x: D(x, y_fake))
 
     def autocast():  # a CUDA graph capture needs autocast's cache of cast weights off
         return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph)
@@ -431,7 +443,7 @@ def train(
             x_real, y_real = real(cfg.batch_real)
             loss_d, logits_real, logits_fake = discriminator_step(
                 D_run, opt_d, loss.discriminator, x_real, x_fake.detach(), autocast, y_real, y_fake,
-                penalty if penalties else None, loss.clip)
+                penalty if penalties else None, loss.clip, sync_d)
         # Generator: its samples are just another input to D; gradients flow through D into G.
         with autocast():
             if not cfg.reuse_fake:
