@@ -301,3 +301,20 @@ def test_cuda_graph_refuses_penalties_and_compile(monkeypatch):
         run(dataclasses.replace(CFG, cuda_graph=True, r1=1.0))
     with pytest.raises(ValueError, match="compile"):
         run(dataclasses.replace(CFG, cuda_graph=True, compile=True, compile_backend="aot_eager"))
+
+
+def test_discriminator_step_keeps_its_two_argument_penalty_for_unlabelled_batches():
+    # Chapter 10 writes its own penalty(x_real, x_fake); labels are passed only when there are some.
+    from ganlab.train import discriminator_step
+
+    _, D = ganlab.toy_gan(2, hidden=16, depth=2)
+    opt_d = torch.optim.Adam(D.parameters(), lr=1e-3)
+    x_real, x_fake = torch.randn(8, 2), torch.randn(8, 2) + 1
+    seen = []
+    loss, _, _ = discriminator_step(D, opt_d, ganlab.get_loss("wgan").discriminator, x_real, x_fake,
+                                    penalty=lambda a, b: seen.append((a, b)) or torch.tensor(2.5))
+    assert len(seen) == 1 and seen[0][0] is x_real
+    _, D2 = ganlab.toy_gan(2, hidden=16, depth=2)
+    bare, _, _ = discriminator_step(D2, torch.optim.Adam(D2.parameters(), lr=1e-3),
+                                    ganlab.get_loss("wgan").discriminator, x_real, x_fake)
+    assert loss.item() == pytest.approx(bare.item() + 2.5)

@@ -186,16 +186,18 @@ def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
     ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D;
-    ``penalty(x_real, x_fake, y_real, y_fake)`` is added to the loss (gradient penalties, in float32, included in
-    the returned loss); ``clip`` clamps D's weights after the update (WGAN); ``sync()`` runs between
-    the backward pass and the update (averaging the gradients over processes, where DDP does not).
+    ``penalty(x_real, x_fake)``, or ``penalty(x_real, x_fake, y_real, y_fake)`` when there are
+    labels, is added to the loss (gradient penalties, in float32, included in the returned loss);
+    ``clip`` clamps D's weights after the update (WGAN); ``sync()`` runs between the backward pass
+    and the update (averaging the gradients over processes, where DDP does not).
     """
     with autocast():
         logits_real = _call(D, x_real, y_real).float()  # losses in float32
         logits_fake = _call(D, x_fake, y_fake).float()
         loss_d = loss_d_fn(logits_real, logits_fake)
-    if penalty is not None:
-        loss_d = loss_d + penalty(x_real, x_fake, y_real, y_fake)
+    if penalty is not None:  # a conditional D's penalty also needs the batches' labels
+        labelled = y_real is not None or y_fake is not None
+        loss_d = loss_d + (penalty(x_real, x_fake, y_real, y_fake) if labelled else penalty(x_real, x_fake))
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     if sync is not None:
@@ -407,7 +409,7 @@ def train(
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
-    def penalty(x_real, x_fake, y_real, y_fake):  # on the plain D: double backward does not go through compile or DDP
+    def penalty(x_real, x_fake, y_real=None, y_fake=None):  # on the plain D: double backward does not go through compile or DDP
         if y_real is None:
             return total_penalty(penalties, D, x_real, x_fake, penalty_gen)
         return total_penalty(penalties, lambda x: D(x, y_real), x_real, x_fake, penalty_gen,
