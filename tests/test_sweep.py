@@ -198,7 +198,8 @@ def test_bad_arguments_name_the_value_and_what_is_allowed(kwargs, match):
         sweep.run(ganlab.ring(), cfg=FAST, **kwargs)
 
 
-@pytest.mark.parametrize("change", [dict(reuse_fake=True), dict(checkpoint_path="run.pt"), dict(bf16=True)])
+@pytest.mark.parametrize("change", [dict(reuse_fake=True), dict(checkpoint_path="run.pt"), dict(bf16=True),
+                                    dict(cuda_graph=True)])
 def test_single_run_options_are_refused_by_name(change):
     name, value = next(iter(change.items()))
     with pytest.raises(ValueError, match=f"does not support cfg.{name}={value!r}"):

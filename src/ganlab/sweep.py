@@ -61,7 +61,7 @@ from .train import History, TrainConfig
 _TRACES = ("loss_d", "loss_g", "d_real", "d_fake")  # the per-step fields of a History, in train()'s order
 # TrainConfig options for single runs that a sweep does not implement, with the value it needs.
 # (fused_adam is ignored: a sweep uses BatchedAdam, which only rounds differently from a fused Adam.)
-_SINGLE_RUN_ONLY = {"bf16": False, "channels_last": False, "compile": False, "reuse_fake": False,
+_SINGLE_RUN_ONLY = {"bf16": False, "channels_last": False, "compile": False, "cuda_graph": False, "reuse_fake": False,
                     "checkpoint_path": None, "sync_batchnorm": False, "r1": 0.0, "r2": 0.0}
 
 
