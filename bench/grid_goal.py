@@ -64,18 +64,16 @@ def train_config(args, loss: str, num_steps: int, lr: float) -> ganlab.TrainConf
 def run_loss(args, loss: str, mix, rows: list[dict], write) -> None:
     """Every step size of ``--lrs`` x every seed as members of one sweep per phase; score after each phase."""
     members = [(lr, s) for lr in args.lrs for s in range(args.seeds)]
-    pairs, done, wall = None, 0, 0.0
+    result, done, wall = None, 0, 0.0
     for p, (num_steps, factor) in enumerate(args.phases):
         # Seed s starts from the same weights at every step size; phase p of seed s draws its data
-        # with seed s + 100003·p (fresh draws, still reproducible). sweep builds members in order.
+        # with seed s + 100003·p (fresh draws, still reproducible).
         ids = [s + 100003 * p for _, s in members]
-        models = None if pairs is None else (lambda _seed, _next=iter(pairs).__next__: _next())
         result = sweep.run(mix, ids, train_config(args, loss, num_steps, args.lrs[0] * factor),
                            lr_g=[lr * factor for lr, _ in members], lr_d=[lr * factor for lr, _ in members],
-                           hidden=args.hidden, depth=args.depth, models=models,
+                           hidden=args.hidden, depth=args.depth, start=result,
                            coverage_n=EVAL_N, coverage_seed=EVAL_SEED)
         done, wall = done + num_steps, wall + result.wall_time
-        pairs = [result.member(i) for i in range(len(members))]
         for (lr, s), cov, d in zip(members, result.coverage, result.diverged):
             rows.append(dict(loss=loss, hidden=args.hidden, depth=args.depth, batch=args.batch, lr=lr, seed=s,
                              phase=p + 1, steps=done, step_factor=factor, modes=cov.modes_captured,

@@ -127,21 +127,19 @@ def coverage(G, mix):
 
 def run_batched(v: Variant, name: str, mix, seeds) -> list[dict]:
     """All seeds of ``v`` as ``sweep.run`` members, phase after phase."""
-    pairs, t, diverged = None, 0.0, {}
+    result, t, diverged = None, 0.0, {}
     for p, (num_steps, lr) in enumerate(v.phases):
         cfg = base_config(v, num_steps, lr)
         # Phase p of seed s draws its data with seed s + 100003·p (fresh draws, still reproducible).
-        ids = [s + 100003 * p for s in seeds]
-        models = None if pairs is None else (lambda i, _map=dict(zip(ids, pairs)): _map[i])
-        result = sweep.run(mix, ids, cfg, hidden=v.hidden, depth=v.depth, models=models,
+        result = sweep.run(mix, [s + 100003 * p for s in seeds], cfg, hidden=v.hidden, depth=v.depth, start=result,
                            coverage_n=EVAL_N, coverage_seed=EVAL_SEED)
         t += result.wall_time
         for s, d in zip(seeds, result.diverged):
             if d is not None and s not in diverged:
                 diverged[s] = sum(n for n, _ in v.phases[:p]) + d
-        pairs = [result.member(i) for i in range(len(seeds))]
     rows = []
-    for s, (G, _) in zip(seeds, pairs):
+    for i, s in enumerate(seeds):
+        G, _ = result.member(i)
         cov = None if s in diverged else coverage(G, mix)
         rows.append(_row(v, name, mix, s, cov, diverged.get(s), t / len(seeds), "batched / seeds"))
     return rows

@@ -227,3 +227,19 @@ def test_models_with_options_the_stack_cannot_train_are_refused(option):
 def test_clipping_and_penalties_are_left_to_single_runs(cfg):
     with pytest.raises(ValueError, match="sweep.run does not"):
         ganlab.sweep.run(ganlab.ring(), [0], cfg)
+
+
+def test_start_continues_each_member_from_an_earlier_run():
+    first = sweep.run(ganlab.ring(), (0, 1), FAST, coverage_n=100, **SMALL)
+    frozen = sweep.run(ganlab.ring(), (5, 6), FAST, lr_g=(0.0, 0.0), lr_d=(0.0, 0.0), start=first, coverage_n=100)
+    for i in range(2):  # nothing moved: member i is first's member i, weights and all
+        for a, b in zip(first.member(i), frozen.member(i)):
+            assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    assert [c.counts for c in frozen.coverage] == [c.counts for c in first.coverage]
+    moved = sweep.run(ganlab.ring(), (5, 6), FAST, start=first, coverage_n=100)
+    G_first, G_moved = first.member(0)[0], moved.member(0)[0]
+    assert not torch.equal(G_first.net[0].weight, G_moved.net[0].weight)  # trained on from there
+    with pytest.raises(ValueError, match="start has 2 members, but 3 seeds"):
+        sweep.run(ganlab.ring(), (0, 1, 2), FAST, start=first)
+    with pytest.raises(ValueError, match="models or start, not both"):
+        sweep.run(ganlab.ring(), (0, 1), FAST, start=first, models=lambda s: ganlab.toy_gan(2, seed=s, **SMALL))

@@ -333,6 +333,7 @@ def run(
     depth: int = 3,
     latent_dim: int = 2,
     models: Callable[[int], tuple[MLPGenerator, MLPDiscriminator]] | None = None,
+    start: SweepResult | None = None,
     coverage_n: int = 2500,
     coverage_seed: int = 1234,
     track_every: int | None = None,
@@ -348,6 +349,9 @@ def run(
         hidden, depth, latent_dim: the networks, ``toy_gan(mixture.dim, latent_dim, hidden, depth, seed=s)``.
         models: instead, ``models(seed) -> (G, D)``, an ``MLPGenerator`` and ``MLPDiscriminator``
             of the same sizes for every seed (e.g. ``lambda s: ganlab.failures.get(name).models(2, s)``).
+        start: instead, continue from the trained members of an earlier run (member ``i`` from its
+            member ``i``, with fresh Adam state): a later phase of a step-size schedule. Give the
+            members new seeds (e.g. ``s + 100003``) if each phase should draw fresh noise and data.
         coverage_n, coverage_seed: member ``i``'s ``coverage`` is ``mode_coverage(generate(G_i,
             coverage_n, torch.Generator(device).manual_seed(coverage_seed)), mixture)``.
         track_every: also log ``modes``, ``high_quality`` and ``reverse_kl`` to each History every
@@ -379,7 +383,16 @@ def run(
     positive_int("coverage_n", coverage_n)
     if track_every is not None:
         positive_int("track_every", track_every)
-    if models is None:
+    if start is not None:
+        if models is not None:
+            raise ValueError("give models or start, not both")
+        if len(start) != n:
+            raise ValueError(f"start has {len(start)} members, but {n} seeds were given: one per member")
+        members = iter(range(n))
+
+        def models(_seed):  # _build asks for the members in order
+            return start.member(next(members))
+    elif models is None:
         for name, value in (("hidden", hidden), ("depth", depth), ("latent_dim", latent_dim)):
             positive_int(name, value)
 
