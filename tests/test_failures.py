@@ -14,7 +14,7 @@ import ganlab
 from ganlab import failures, metrics
 from ganlab.exercises import check_diagnosis, check_mode_coverage, diagnosis_quiz
 from ganlab.exercises.ch07 import _coverage_cases
-from ganlab.train import History
+from ganlab.training import History
 
 RING = ganlab.ring()
 

@@ -79,7 +79,7 @@ def test_1d_plot_with_an_exact_p_g_draws_the_exact_d_star():
 
 
 def test_plot_history_smoothing_keeps_a_constant_trace_constant_at_the_ends():
-    from ganlab.train import History
+    from ganlab.training import History
 
     n = 40
     h = History(step=list(range(1, n + 1)), loss_d=[1.3] * n, loss_g=[0.7] * n, d_real=[0.6] * n, d_fake=[0.4] * n)
@@ -87,3 +87,23 @@ def test_plot_history_smoothing_keeps_a_constant_trace_constant_at_the_ends():
     loss_d = axes[0].get_lines()[0].get_ydata()
     assert len(loss_d) == n and np.allclose(loss_d, 1.3)  # zero padding would pull the ends toward 0
     plt.close("all")
+
+
+def test_no_public_name_of_ganlab_hides_a_submodule():
+    """``ganlab.X`` is the submodule X whenever one exists: a function imported over it (as
+    ``ganlab.train`` once hid ``ganlab/train.py``) makes ``ganlab.X.name`` raise AttributeError."""
+    import importlib
+    import pkgutil
+    import types
+
+    submodules = {info.name for info in pkgutil.iter_modules(ganlab.__path__)} - {"__main__"}  # that one runs the CLI
+    assert {"training", "profiles", "models", "sweep"} <= submodules
+    clashes = []
+    for name in submodules:
+        module = importlib.import_module(f"ganlab.{name}")
+        value = getattr(ganlab, name, module)
+        if value is not module:
+            clashes.append(f"ganlab.{name} is {type(value).__name__} {value!r:.60}, not the submodule")
+    assert not clashes, "; ".join(clashes)
+    assert isinstance(ganlab.training, types.ModuleType) and callable(ganlab.train)
+    assert ganlab.training.fit_discriminator is not None

@@ -120,7 +120,7 @@ def test_history_metric_lookup_error():
 
 def test_fit_discriminator_approaches_d_star():
     from ganlab import theory
-    from ganlab.train import fit_discriminator
+    from ganlab.training import fit_discriminator
 
     # Two overlapping Gaussians: D*(x) = sigmoid(-2x), and the best loss is log 4 - 2 JSD(p, q).
     p, q = ganlab.mixture_1d([-1.0], [1.0]), ganlab.mixture_1d([1.0], [1.0])

@@ -2,7 +2,6 @@
 
 import copy
 import dataclasses
-import importlib
 import os
 
 import pytest
@@ -11,7 +10,7 @@ import torch
 import ganlab
 from ganlab.checkpoint import CheckpointError, load_checkpoint
 from ganlab.models import dcgan
-from ganlab.train import TrainConfig, TrainingDiverged, train
+from ganlab.training import TrainConfig, TrainingDiverged, train
 
 CFG = TrainConfig(num_steps=4, batch_real=8, batch_fake=8, batch_g=8, lr_g=2e-4, lr_d=2e-4, log_every=2,
                   progress=False, device="cpu")
@@ -194,7 +193,7 @@ def test_wgan_clips_the_critic_after_every_update():
 @pytest.mark.parametrize("penalised,bare", [(dict(loss="wgan-gp"), dict(loss="wgan")), (dict(r1=4.0), {}),
                                              (dict(r2=2.0), {})])
 def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
-    train_module = importlib.import_module("ganlab.train")  # the module, not the function ganlab.train
+    train_module = ganlab.training  # the module (ganlab.train is the function)
     recorded = []
     original = train_module.total_penalty
 
@@ -215,7 +214,7 @@ def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
 
 @pytest.mark.parametrize("name,weight", [("r1", 4.0), ("r2", 2.0)])
 def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight, monkeypatch):
-    train_module = importlib.import_module("ganlab.train")
+    train_module = ganlab.training
     digits = ganlab.data.digits(16)
     drawn, recorded = {}, []
 
@@ -250,7 +249,7 @@ def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight,
 
 
 def test_fit_discriminator_applies_the_losses_clipping_and_penalty():
-    from ganlab.train import fit_discriminator
+    from ganlab.training import fit_discriminator
 
     ring = ganlab.ring()
     shifted = lambda n, g: ring.sample(n, g) + 1.0  # a fixed "generator": the ring moved by (1, 1)
@@ -305,7 +304,7 @@ def test_cuda_graph_refuses_penalties_and_compile(monkeypatch):
 
 def test_discriminator_step_keeps_its_two_argument_penalty_for_unlabelled_batches():
     # Chapter 10 writes its own penalty(x_real, x_fake); labels are passed only when there are some.
-    from ganlab.train import discriminator_step
+    from ganlab.training import discriminator_step
 
     _, D = ganlab.toy_gan(2, hidden=16, depth=2)
     opt_d = torch.optim.Adam(D.parameters(), lr=1e-3)

@@ -33,8 +33,8 @@ from . import data, distributed, grids, mixtures, models, plots, quality  # noqa
 from .checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from .losses import LOSSES  # noqa: E402
 from .metrics import CoverageTracker, mode_coverage  # noqa: E402
-from .profile import describe  # noqa: E402
-from .train import TrainConfig, train  # noqa: E402
+from .profiles import describe  # noqa: E402
+from .training import TrainConfig, train  # noqa: E402
 
 
 def _train_parser(sub, kind: str) -> argparse.ArgumentParser:

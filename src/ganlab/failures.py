@@ -28,7 +28,7 @@ from ._checks import choice, positive_int
 from .metrics import CoverageTracker, ModeCoverage, mode_coverage
 from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, generate
-from .train import History, TrainConfig, train
+from .training import History, TrainConfig, train
 
 # The healthy baseline: small enough for a CPU (about 500 steps/s), and covering the 8 modes of
 # ring() within 1,500 steps for the seeds we tried.

@@ -13,7 +13,7 @@ from .losses import get_loss
 from .mixtures import GaussianMixture
 from .models import generate
 from .theory import optimal_discriminator
-from .train import History
+from .training import History
 
 REAL, FAKE, DISC, OPTIMAL = "tab:blue", "tab:orange", "tab:green", "black"
 

@@ -26,7 +26,7 @@ from tqdm.auto import tqdm
 from ._checks import positive, positive_int
 from .checkpoint import save_checkpoint
 from .models import fixed_noise, render
-from .profile import default_device
+from .profiles import default_device
 
 
 # ---------------------------------------------------------------------------------------------

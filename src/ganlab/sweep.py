@@ -56,7 +56,7 @@ from .losses import get_loss
 from .metrics import ModeCoverage, mode_coverage
 from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, toy_gan
-from .train import History, TrainConfig
+from .training import History, TrainConfig
 
 _TRACES = ("loss_d", "loss_g", "d_real", "d_fake")  # the per-step fields of a History, in train()'s order
 # TrainConfig options for single runs that a sweep does not implement, with the value it needs.

@@ -25,7 +25,7 @@ from ._checks import choice, positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .regularizers import clip_weights_, regularizers_for, total_penalty
 from .losses import LOSSES, get_loss
-from .profile import default_device
+from .profiles import default_device
 
 
 class TrainingDiverged(RuntimeError):
