@@ -68,8 +68,13 @@ def run_reference(images, batch, args, device, timer) -> None:
     """pytorch/examples' DCGAN loop (netD ends in a sigmoid; BCELoss; DataLoader; fp32)."""
     G, D = dcgan(LATENT, 3, args.image_size, args.width, seed=0)
     G, D = G.net.to(device), nn.Sequential(D.net, nn.Flatten(0), nn.Sigmoid()).to(device)
-    loader = torch.utils.data.DataLoader(torch.utils.data.TensorDataset(images), batch_size=batch, shuffle=True,
-                                         num_workers=args.workers, drop_last=True)
+    loader = torch.utils.data.DataLoader(
+        torch.utils.data.TensorDataset(images),
+        batch_size=batch,
+        shuffle=True,
+        num_workers=args.workers,
+        drop_last=True,
+    )
     criterion = nn.BCELoss()
     optimizer_d = torch.optim.Adam(D.parameters(), lr=LR, betas=BETAS)
     optimizer_g = torch.optim.Adam(G.parameters(), lr=LR, betas=BETAS)
@@ -98,7 +103,10 @@ def run_reference(images, batch, args, device, timer) -> None:
             errG = criterion(output, label)
             errG.backward()
             optimizer_g.step()
-            errD_real.item(), errG.item()  # the examples print the losses every step: a sync, as there
+            (
+                errD_real.item(),
+                errG.item(),
+            )  # the examples print the losses every step: a sync, as there
             step += 1
             timer(step)
             if step == total:
@@ -110,10 +118,22 @@ def run_ganlab(images, batch, args, device, timer, **options) -> None:
     if options.get("compile"):
         torch._dynamo.reset()  # compile afresh for this batch size: no recompile with dynamic shapes
     G, D = dcgan(LATENT, 3, args.image_size, args.width, seed=0)
-    data = ganlab.data.ImageData(images, torch.zeros(len(images), dtype=torch.long), "digits", 10).to(device)
-    cfg = ganlab.TrainConfig(num_steps=args.warmup + args.steps, batch_real=batch, batch_fake=batch, batch_g=batch,
-                             lr_g=LR, lr_d=LR, betas=BETAS, device=str(device), progress=False, log_every=100,
-                             **options)
+    data = ganlab.data.ImageData(
+        images, torch.zeros(len(images), dtype=torch.long), "digits", 10
+    ).to(device)
+    cfg = ganlab.TrainConfig(
+        num_steps=args.warmup + args.steps,
+        batch_real=batch,
+        batch_fake=batch,
+        batch_g=batch,
+        lr_g=LR,
+        lr_d=LR,
+        betas=BETAS,
+        device=str(device),
+        progress=False,
+        log_every=100,
+        **options,
+    )
     ganlab.train(G, D, data.sample, cfg, callbacks=[timer])
 
 
@@ -125,16 +145,21 @@ def variants(args, device) -> dict[str, dict]:
         "+ fused_adam": dict(fused_adam=True),
         "+ channels_last": dict(fused_adam=False, channels_last=True),
         "+ bf16 autocast": dict(fused_adam=False, bf16=True),
-        "reuse_fake + fused_adam + channels_last (no bf16: CPUs without bf16 units)": dict(fast, bf16=False),
+        "reuse_fake + fused_adam + channels_last (no bf16: CPUs without bf16 units)": dict(
+            fast, bf16=False
+        ),
         "all four": fast,
     }
     if device.type == "cuda":
         rows["all four + cuda_graph"] = dict(fast, cuda_graph=True)
-    if args.compile:  # the compiler picks the memory layout (TrainConfig leaves channels_last to it)
+    if (
+        args.compile
+    ):  # the compiler picks the memory layout (TrainConfig leaves channels_last to it)
         compiled = dict(reuse_fake=True, fused_adam=True, bf16=True, compile=True)
         rows["reuse_fake + fused_adam + bf16 + torch.compile"] = compiled
-        rows["reuse_fake + fused_adam + bf16 + torch.compile (reduce-overhead: CUDA graphs)"] = dict(
-            compiled, compile_mode="reduce-overhead")
+        rows["reuse_fake + fused_adam + bf16 + torch.compile (reduce-overhead: CUDA graphs)"] = (
+            dict(compiled, compile_mode="reduce-overhead")
+        )
     if args.rows:  # keep the rows whose names contain one of the given strings
         rows = {name: r for name, r in rows.items() if any(part in name for part in args.rows)}
     return rows
@@ -148,7 +173,9 @@ def measure(args, device) -> list[dict]:
         times, failed = {name: [] for name in cases}, {}
         bar = tqdm(total=len(cases) * args.repeats, desc=f"batch {batch}", file=sys.stderr)
         for r in range(args.repeats):
-            order = list(cases) if r % 2 == 0 else list(cases)[::-1]  # alternate: drift hits all alike
+            order = (
+                list(cases) if r % 2 == 0 else list(cases)[::-1]
+            )  # alternate: drift hits all alike
             for name in order:
                 timer = Timer(device, args.warmup, args.steps)
                 if name in failed:
@@ -158,7 +185,9 @@ def measure(args, device) -> list[dict]:
                         run_reference(images, batch, args, device, timer)
                     else:
                         run_ganlab(images, batch, args, device, timer, **cases[name])
-                except Exception as err:  # a row that fails (a compiler bug, say) is reported, the others go on
+                except (
+                    Exception
+                ) as err:  # a row that fails (a compiler bug, say) is reported, the others go on
                     if cases[name] is None:
                         raise
                     failed[name] = f"{type(err).__name__}: {str(err).strip().splitlines()[0][:160]}"
@@ -179,49 +208,94 @@ def measure(args, device) -> list[dict]:
 
 def report(args, device, results, wall) -> str:
     lines = [
-        "# DCGAN benchmark: ganlab's trainer vs a pytorch/examples-style loop", "",
-        "Written by `bench/dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.", "",
-        "## Machine", "",
+        "# DCGAN benchmark: ganlab's trainer vs a pytorch/examples-style loop",
+        "",
+        "Written by `bench/dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.",
+        "",
+        "## Machine",
+        "",
         *machine(device),
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; benchmark wall time {wall / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`", "",
-        "## Results", "",
+        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        "",
+        "## Results",
+        "",
         f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}, latent {LATENT}; training images/s = batch x "
         f"generator steps/s (k = 1), median of {args.repeats} timings of {args.steps} steps after {args.warmup} "
-        f"warm-up steps, all rows in one run, alternating order. Reference DataLoader workers: {args.workers}.", "",
-        "| batch | trainer | images/s | × reference |", "|---:|---|---:|---:|",
+        f"warm-up steps, all rows in one run, alternating order. Reference DataLoader workers: {args.workers}.",
+        "",
+        "| batch | trainer | images/s | × reference |",
+        "|---:|---|---:|---:|",
     ]
-    lines += [f"| {r['batch']} | {r['name']} | failed: {r['failed']} | - |" if "failed" in r else
-              f"| {r['batch']} | {r['name']} | {r['rate']:,.0f} | {r['ratio']:.2f} |" for r in results]
+    lines += [
+        f"| {r['batch']} | {r['name']} | failed: {r['failed']} | - |"
+        if "failed" in r
+        else f"| {r['batch']} | {r['name']} | {r['rate']:,.0f} | {r['ratio']:.2f} |"
+        for r in results
+    ]
     best = max((r for r in results if "failed" not in r), key=lambda r: r["rate"])
-    lines += ["", f"Fastest: {best['name']} at batch {best['batch']}: {best['rate']:,.0f} images/s, "
-                  f"{best['ratio']:.2f}× the reference. Goal on an H100 at 64x64: >= 5× the reference and "
-                  ">= 50,000 images/s."]
+    lines += [
+        "",
+        f"Fastest: {best['name']} at batch {best['batch']}: {best['rate']:,.0f} images/s, "
+        f"{best['ratio']:.2f}× the reference. Goal on an H100 at 64x64: >= 5× the reference and "
+        ">= 50,000 images/s.",
+    ]
     return "\n".join(lines) + "\n"
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--device", default="auto")
-    parser.add_argument("--image-size", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
+    parser.add_argument(
+        "--image-size", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU"
+    )
     parser.add_argument("--width", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
-    parser.add_argument("--batches", type=int, nargs="+", default=None, help="default: 128 1024 (GPU), 64 128 (CPU)")
-    parser.add_argument("--steps", type=int, default=None, help="timed steps (default 100 GPU, 5 CPU)")
-    parser.add_argument("--warmup", type=int, default=None, help="untimed steps first (default 20 GPU, 2 CPU)")
+    parser.add_argument(
+        "--batches", type=int, nargs="+", default=None, help="default: 128 1024 (GPU), 64 128 (CPU)"
+    )
+    parser.add_argument(
+        "--steps", type=int, default=None, help="timed steps (default 100 GPU, 5 CPU)"
+    )
+    parser.add_argument(
+        "--warmup", type=int, default=None, help="untimed steps first (default 20 GPU, 2 CPU)"
+    )
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--workers", type=int, default=None, help="reference DataLoader workers (2 GPU, 0 CPU)")
-    parser.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's)")
-    parser.add_argument("--compile", action="store_true", help="also time torch.compile (minutes to compile on CPU)")
-    parser.add_argument("--rows", nargs="+", default=None,
-                        help="only the ganlab rows whose names contain one of these strings (the reference always runs)")
-    parser.add_argument("--out", type=Path, default=None, help="results file (default bench/results/dcgan_<device>.md)")
+    parser.add_argument(
+        "--workers", type=int, default=None, help="reference DataLoader workers (2 GPU, 0 CPU)"
+    )
+    parser.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
+    )
+    parser.add_argument(
+        "--compile", action="store_true", help="also time torch.compile (minutes to compile on CPU)"
+    )
+    parser.add_argument(
+        "--rows",
+        nargs="+",
+        default=None,
+        help="only the ganlab rows whose names contain one of these strings (the reference always runs)",
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default bench/results/dcgan_<device>.md)",
+    )
     args = parser.parse_args(argv)
     if args.threads:
         torch.set_num_threads(args.threads)
     device = torch.device(ganlab.default_device() if args.device == "auto" else args.device)
     gpu = device.type == "cuda"
-    for name, on_gpu, on_cpu in (("image_size", 64, 32), ("width", 64, 32), ("batches", [128, 1024], [64, 128]),
-                                 ("steps", 100, 5), ("warmup", 20, 2), ("workers", 2, 0)):
+    for name, on_gpu, on_cpu in (
+        ("image_size", 64, 32),
+        ("width", 64, 32),
+        ("batches", [128, 1024], [64, 128]),
+        ("steps", 100, 5),
+        ("warmup", 20, 2),
+        ("workers", 2, 0),
+    ):
         if getattr(args, name) is None:
             setattr(args, name, on_gpu if gpu else on_cpu)
     if gpu:

@@ -39,7 +39,13 @@ from toy import machine  # noqa: E402
 
 
 def flat(module) -> torch.Tensor:
-    return torch.cat([t.detach().float().flatten().cpu() for t in module.state_dict().values() if t.is_floating_point()])
+    return torch.cat(
+        [
+            t.detach().float().flatten().cpu()
+            for t in module.state_dict().values()
+            if t.is_floating_point()
+        ]
+    )
 
 
 def gap(a, b) -> float:
@@ -47,8 +53,16 @@ def gap(a, b) -> float:
 
 
 def check_sweep(device) -> tuple[float, float]:
-    cfg = ganlab.TrainConfig(num_steps=30, batch_real=64, batch_fake=64, batch_g=64, log_every=10, progress=False,
-                             device=device, fused_adam=False)
+    cfg = ganlab.TrainConfig(
+        num_steps=30,
+        batch_real=64,
+        batch_fake=64,
+        batch_g=64,
+        log_every=10,
+        progress=False,
+        device=device,
+        fused_adam=False,
+    )
     result = sweep.run(ganlab.ring(), (0, 1), cfg, hidden=32, depth=2, coverage_n=100)
     worst = 0.0
     for i, seed in enumerate((0, 1)):
@@ -68,29 +82,62 @@ def dcgan_run(cfg, data, seed=0, **kwargs):
 def check_resume(device, data, tmp: Path) -> tuple[float, float]:
     torch.backends.cudnn.deterministic, torch.backends.cudnn.benchmark = True, False
     try:
-        full = ganlab.TrainConfig(num_steps=6, batch_real=32, batch_fake=32, batch_g=32, lr_g=2e-4, lr_d=2e-4,
-                                  log_every=2, progress=False, device=device, checkpoint_path=str(tmp / "full.pt"),
-                                  checkpoint_every=3)
+        full = ganlab.TrainConfig(
+            num_steps=6,
+            batch_real=32,
+            batch_fake=32,
+            batch_g=32,
+            lr_g=2e-4,
+            lr_d=2e-4,
+            log_every=2,
+            progress=False,
+            device=device,
+            checkpoint_path=str(tmp / "full.pt"),
+            checkpoint_every=3,
+        )
         G_full, D_full, _ = dcgan_run(full, data)
-        dcgan_run(dataclasses.replace(full, num_steps=3, checkpoint_path=str(tmp / "part.pt")), data)
-        G, D, _ = dcgan_run(dataclasses.replace(full, checkpoint_path=str(tmp / "part.pt")), data, seed=5,
-                            resume=tmp / "part.pt")
+        dcgan_run(
+            dataclasses.replace(full, num_steps=3, checkpoint_path=str(tmp / "part.pt")), data
+        )
+        G, D, _ = dcgan_run(
+            dataclasses.replace(full, checkpoint_path=str(tmp / "part.pt")),
+            data,
+            seed=5,
+            resume=tmp / "part.pt",
+        )
         return max(gap(G, G_full), gap(D, D_full)), 0.0
     finally:
         torch.backends.cudnn.deterministic = False
 
 
 def check_option(device, data, option: dict, tol: float) -> tuple[float, float]:
-    base = ganlab.TrainConfig(num_steps=4, batch_real=32, batch_fake=32, batch_g=32, lr_g=2e-4, lr_d=2e-4,
-                              log_every=2, progress=False, device=device, fused_adam=False)
+    base = ganlab.TrainConfig(
+        num_steps=4,
+        batch_real=32,
+        batch_fake=32,
+        batch_g=32,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        log_every=2,
+        progress=False,
+        device=device,
+        fused_adam=False,
+    )
     G_ref, _, h_ref = dcgan_run(base, data)
     G, _, h = dcgan_run(dataclasses.replace(base, **option), data)
     return max(gap(G, G_ref), max(abs(a - b) for a, b in zip(h.loss_d, h_ref.loss_d))), tol
 
 
 def check_checkpoint_on_cpu(device, data, tmp: Path) -> tuple[float, float]:
-    cfg = ganlab.TrainConfig(num_steps=3, batch_real=32, batch_fake=32, batch_g=32, progress=False, device=device,
-                             checkpoint_path=str(tmp / "gpu.pt"))
+    cfg = ganlab.TrainConfig(
+        num_steps=3,
+        batch_real=32,
+        batch_fake=32,
+        batch_g=32,
+        progress=False,
+        device=device,
+        checkpoint_path=str(tmp / "gpu.pt"),
+    )
     G, _, _ = dcgan_run(cfg, data)
     state = load_checkpoint(tmp / "gpu.pt", map_location="cpu")
     G_cpu = DCGANGenerator(**state["G_hparams"])
@@ -102,55 +149,106 @@ def check_checkpoint_on_cpu(device, data, tmp: Path) -> tuple[float, float]:
 
 
 def check_cuda_graph(device, data, **options) -> tuple[float, float]:
-    cfg = ganlab.TrainConfig(num_steps=8, batch_real=32, batch_fake=32, batch_g=32, lr_g=2e-4, lr_d=2e-4,
-                             log_every=4, progress=False, device=device, **options)
+    cfg = ganlab.TrainConfig(
+        num_steps=8,
+        batch_real=32,
+        batch_fake=32,
+        batch_g=32,
+        lr_g=2e-4,
+        lr_d=2e-4,
+        log_every=4,
+        progress=False,
+        device=device,
+        **options,
+    )
     G_ema = copy.deepcopy(dcgan(16, 1, 16, 16)[0])
     G, D, h = dcgan_run(dataclasses.replace(cfg, cuda_graph=True), data, G_ema=G_ema)
     G_ema_ref = copy.deepcopy(dcgan(16, 1, 16, 16)[0])
     G_ref, D_ref, h_ref = dcgan_run(cfg, data, G_ema=G_ema_ref)
     traces = max(abs(a - b) for a, b in zip(h.loss_d + h.loss_g, h_ref.loss_d + h_ref.loss_g))
-    return max(gap(G, G_ref), gap(D, D_ref), gap(G_ema, G_ema_ref), traces), 1e-3 if options.get("bf16") else 1e-4
+    return max(gap(G, G_ref), gap(D, D_ref), gap(G_ema, G_ema_ref), traces), 1e-3 if options.get(
+        "bf16"
+    ) else 1e-4
 
 
 def main(argv=None) -> int:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument("--device", default="cuda", help="cuda (the point); cpu for a smoke run of this script")
-    p.add_argument("--out", type=Path, default=None, help="default bench/results/gpu_checks_<device>.md")
+    p.add_argument(
+        "--device", default="cuda", help="cuda (the point); cpu for a smoke run of this script"
+    )
+    p.add_argument(
+        "--out", type=Path, default=None, help="default bench/results/gpu_checks_<device>.md"
+    )
     args = p.parse_args(argv)
     if args.device.startswith("cuda") and not torch.cuda.is_available():
         p.error("no CUDA GPU: these checks are for a GPU (the CPU paths are in tests/)")
     device = args.device
-    args.out = args.out or Path(__file__).parent / "results" / f"gpu_checks_{torch.device(device).type}.md"
+    args.out = (
+        args.out or Path(__file__).parent / "results" / f"gpu_checks_{torch.device(device).type}.md"
+    )
     data = ganlab.data.digits(16).to(device)
     checks = []
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         for name, fn in [
-            ("sweep member = train alone (ring, 30 steps, max weight gap)", lambda: check_sweep(device)),
-            ("resume after 3 of 6 steps = uninterrupted (DCGAN, cuDNN deterministic)",
-             lambda: check_resume(device, data, tmp)),
-            ("fused Adam vs plain Adam (4 steps)", lambda: check_option(device, data, dict(fused_adam=True), 1e-4)),
-            ("channels-last vs contiguous (4 steps)",
-             lambda: check_option(device, data, dict(channels_last=True), 1e-2)),
-            ("bf16 autocast vs float32 (4 steps; bf16 rounds at 1e-2)",
-             lambda: check_option(device, data, dict(bf16=True), 0.1)),
-            ("GPU checkpoint sampled on the CPU", lambda: check_checkpoint_on_cpu(device, data, tmp)),
+            (
+                "sweep member = train alone (ring, 30 steps, max weight gap)",
+                lambda: check_sweep(device),
+            ),
+            (
+                "resume after 3 of 6 steps = uninterrupted (DCGAN, cuDNN deterministic)",
+                lambda: check_resume(device, data, tmp),
+            ),
+            (
+                "fused Adam vs plain Adam (4 steps)",
+                lambda: check_option(device, data, dict(fused_adam=True), 1e-4),
+            ),
+            (
+                "channels-last vs contiguous (4 steps)",
+                lambda: check_option(device, data, dict(channels_last=True), 1e-2),
+            ),
+            (
+                "bf16 autocast vs float32 (4 steps; bf16 rounds at 1e-2)",
+                lambda: check_option(device, data, dict(bf16=True), 0.1),
+            ),
+            (
+                "GPU checkpoint sampled on the CPU",
+                lambda: check_checkpoint_on_cpu(device, data, tmp),
+            ),
             ("CUDA graph vs eager steps (8 steps, EMA on)", lambda: check_cuda_graph(device, data)),
-            ("CUDA graph vs eager steps (8 steps, bf16 + channels-last + reuse_fake)",
-             lambda: check_cuda_graph(device, data, bf16=True, channels_last=True, reuse_fake=True)),
+            (
+                "CUDA graph vs eager steps (8 steps, bf16 + channels-last + reuse_fake)",
+                lambda: check_cuda_graph(
+                    device, data, bf16=True, channels_last=True, reuse_fake=True
+                ),
+            ),
         ]:
             try:
                 value, tol = fn()
-                checks.append((name, f"{value:.3g}", f"{tol:g}", "pass" if value <= tol else "FAIL"))
+                checks.append(
+                    (name, f"{value:.3g}", f"{tol:g}", "pass" if value <= tol else "FAIL")
+                )
             except Exception as err:  # report and go on: one broken path should not hide the others
-                checks.append((name, f"{type(err).__name__}: {str(err).splitlines()[0][:120]}", "-", "FAIL"))
+                checks.append(
+                    (name, f"{type(err).__name__}: {str(err).splitlines()[0][:120]}", "-", "FAIL")
+                )
             print(" | ".join(checks[-1]), flush=True)
-    lines = ["# ganlab's CUDA paths, checked on a GPU", "",
-             "Written by `bench/gpu_checks.py` (run by `bench/gpu.sh`); rerun it to regenerate this file.", "",
-             "## Machine", "", *machine(torch.device(device)),
-             f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC", "",
-             "## Checks", "", "| check | largest difference | tolerance | result |", "|---|---:|---:|---|",
-             *(f"| {' | '.join(c)} |" for c in checks)]
+    lines = [
+        "# ganlab's CUDA paths, checked on a GPU",
+        "",
+        "Written by `bench/gpu_checks.py` (run by `bench/gpu.sh`); rerun it to regenerate this file.",
+        "",
+        "## Machine",
+        "",
+        *machine(torch.device(device)),
+        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        "",
+        "## Checks",
+        "",
+        "| check | largest difference | tolerance | result |",
+        "|---|---:|---:|---|",
+        *(f"| {' | '.join(c)} |" for c in checks),
+    ]
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text("\n".join(lines) + "\n")
     return 0 if all(c[3] == "pass" for c in checks) else 1

@@ -48,7 +48,9 @@ def phase(text: str) -> tuple[int, float]:
         steps, factor = text.split(":")
         steps, factor = int(steps), float(factor)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"a phase is STEPS:FACTOR, e.g. 10000:0.1, got {text!r}") from None
+        raise argparse.ArgumentTypeError(
+            f"a phase is STEPS:FACTOR, e.g. 10000:0.1, got {text!r}"
+        ) from None
     if steps < 1 or not factor > 0:
         raise argparse.ArgumentTypeError(f"a phase needs STEPS >= 1 and FACTOR > 0, got {text!r}")
     return steps, factor
@@ -56,9 +58,19 @@ def phase(text: str) -> tuple[int, float]:
 
 def train_config(args, loss: str, num_steps: int, lr: float) -> ganlab.TrainConfig:
     b = args.batch
-    return ganlab.TrainConfig(num_steps=num_steps, batch_real=b, batch_fake=b, batch_g=b, lr_g=lr, lr_d=lr,
-                              betas=tuple(args.betas), loss=loss, log_every=100, progress=args.progress,
-                              device=args.device)
+    return ganlab.TrainConfig(
+        num_steps=num_steps,
+        batch_real=b,
+        batch_fake=b,
+        batch_g=b,
+        lr_g=lr,
+        lr_d=lr,
+        betas=tuple(args.betas),
+        loss=loss,
+        log_every=100,
+        progress=args.progress,
+        device=args.device,
+    )
 
 
 def run_loss(args, loss: str, mix, rows: list[dict], write) -> None:
@@ -69,77 +81,137 @@ def run_loss(args, loss: str, mix, rows: list[dict], write) -> None:
         # Seed s starts from the same weights at every step size; phase p of seed s draws its data
         # with seed s + 100003·p (fresh draws, still reproducible).
         ids = [s + 100003 * p for _, s in members]
-        result = sweep.run(mix, ids, train_config(args, loss, num_steps, args.lrs[0] * factor),
-                           lr_g=[lr * factor for lr, _ in members], lr_d=[lr * factor for lr, _ in members],
-                           hidden=args.hidden, depth=args.depth, start=result,
-                           coverage_n=EVAL_N, coverage_seed=EVAL_SEED)
+        result = sweep.run(
+            mix,
+            ids,
+            train_config(args, loss, num_steps, args.lrs[0] * factor),
+            lr_g=[lr * factor for lr, _ in members],
+            lr_d=[lr * factor for lr, _ in members],
+            hidden=args.hidden,
+            depth=args.depth,
+            start=result,
+            coverage_n=EVAL_N,
+            coverage_seed=EVAL_SEED,
+        )
         done, wall = done + num_steps, wall + result.wall_time
         for (lr, s), cov, d in zip(members, result.coverage, result.diverged):
-            rows.append(dict(loss=loss, hidden=args.hidden, depth=args.depth, batch=args.batch, lr=lr, seed=s,
-                             phase=p + 1, steps=done, step_factor=factor, modes=cov.modes_captured,
-                             high_quality=round(cov.high_quality, 5), reverse_kl=round(cov.reverse_kl, 5),
-                             diverged=d is not None, wall_s=round(wall, 2),
-                             steps_per_s=round(num_steps / result.wall_time, 1)))
+            rows.append(
+                dict(
+                    loss=loss,
+                    hidden=args.hidden,
+                    depth=args.depth,
+                    batch=args.batch,
+                    lr=lr,
+                    seed=s,
+                    phase=p + 1,
+                    steps=done,
+                    step_factor=factor,
+                    modes=cov.modes_captured,
+                    high_quality=round(cov.high_quality, 5),
+                    reverse_kl=round(cov.reverse_kl, 5),
+                    diverged=d is not None,
+                    wall_s=round(wall, 2),
+                    steps_per_s=round(num_steps / result.wall_time, 1),
+                )
+            )
         for lr in args.lrs:
             got = [r for r in rows if r["loss"] == loss and r["lr"] == lr and r["phase"] == p + 1]
-            print(f"{loss} lr {lr:g} after {done} steps: modes {statistics.median(r['modes'] for r in got):g}, "
-                  f"HQ {100 * statistics.median(r['high_quality'] for r in got):.1f} % "
-                  f"({num_steps / result.wall_time:.0f} steps/s for {len(members)} members)", flush=True)
+            print(
+                f"{loss} lr {lr:g} after {done} steps: modes {statistics.median(r['modes'] for r in got):g}, "
+                f"HQ {100 * statistics.median(r['high_quality'] for r in got):.1f} % "
+                f"({num_steps / result.wall_time:.0f} steps/s for {len(members)} members)",
+                flush=True,
+            )
         write()
 
 
 def table(rows: list[dict]) -> list[str]:
-    lines = ["| loss | lr | steps | seeds | modes: median [min–max] | all 25 | HQ %: median [min–max] | "
-             "goal met (median) | steps/s (all members) |",
-             "|---|---:|---:|---:|---|---:|---|---|---:|"]
-    keys = sorted({(r["loss"], r["lr"], r["steps"]) for r in rows}, key=lambda k: (k[0], k[1], k[2]))
+    lines = [
+        "| loss | lr | steps | seeds | modes: median [min–max] | all 25 | HQ %: median [min–max] | "
+        "goal met (median) | steps/s (all members) |",
+        "|---|---:|---:|---:|---|---:|---|---|---:|",
+    ]
+    keys = sorted(
+        {(r["loss"], r["lr"], r["steps"]) for r in rows}, key=lambda k: (k[0], k[1], k[2])
+    )
     for loss, lr, steps in keys:
         got = [r for r in rows if (r["loss"], r["lr"], r["steps"]) == (loss, lr, steps)]
         modes, hq = [r["modes"] for r in got], [r["high_quality"] for r in got]
         met = statistics.median(modes) >= GOAL_MODES and statistics.median(hq) >= GOAL_HQ
-        lines.append(f"| {loss} | {lr:g} | {steps} | {len(got)} | {statistics.median(modes):g} [{min(modes)}–{max(modes)}] "
-                     f"| {sum(m == GOAL_MODES for m in modes)}/{len(got)} | {100 * statistics.median(hq):.1f} "
-                     f"[{100 * min(hq):.1f}–{100 * max(hq):.1f}] | {'yes' if met else 'no'} | {got[0]['steps_per_s']:,.0f} |")
+        lines.append(
+            f"| {loss} | {lr:g} | {steps} | {len(got)} | {statistics.median(modes):g} [{min(modes)}–{max(modes)}] "
+            f"| {sum(m == GOAL_MODES for m in modes)}/{len(got)} | {100 * statistics.median(hq):.1f} "
+            f"[{100 * min(hq):.1f}–{100 * max(hq):.1f}] | {'yes' if met else 'no'} | {got[0]['steps_per_s']:,.0f} |"
+        )
     return lines
 
 
 def report(args, rows, started, elapsed, device) -> str:
     sched = " then ".join(f"{s} steps at {f:g}x" for s, f in args.phases)
-    return "\n".join([
-        "# The grid goal: larger networks and longer training on 25 modes", "",
-        "Written by `bench/grid_goal.py`; rerun it to regenerate this file and the CSV beside it. "
-        "See `bench/README.md`.", "",
-        "## Machine and run", "", *machine(device),
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`", "",
-        "## Protocol", "",
-        f"`ganlab.grid()` (25 modes, std 0.05). G and D are MLPs of {args.depth} hidden layers x {args.hidden} units "
-        f"(`ganlab.toy_gan`, latent dimension 2), batches {args.batch}, Adam betas {tuple(args.betas)}, "
-        f"schedule: {sched} the first step size, fresh Adam state at each phase. Seeds 0..{args.seeds - 1} for every "
-        "step size, all trained as members of one `ganlab.sweep.run`. Scores: `mode_coverage` of 2,500 samples "
-        "of fixed noise (high quality = within 3 std of the nearest mode; a mode is captured with one such "
-        "sample). Goal (issue 5): median seed with 25 modes and >= 90 % high quality.", "",
-        "## Results", "", *table(rows), "",
-        "Published on this benchmark (their networks and budgets): PacGAN (Table 2) reports 17.3 modes / 94.8 % "
-        "for its GAN and 23.8-24.8 modes / 91-94 % for PacGAN2-4 [lin2018pacgan]; VEEGAN (Table 1) reports "
-        "24.6 modes / 40 % [srivastava2017veegan].",
-    ]) + "\n"
+    return (
+        "\n".join(
+            [
+                "# The grid goal: larger networks and longer training on 25 modes",
+                "",
+                "Written by `bench/grid_goal.py`; rerun it to regenerate this file and the CSV beside it. "
+                "See `bench/README.md`.",
+                "",
+                "## Machine and run",
+                "",
+                *machine(device),
+                f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
+                f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+                "",
+                "## Protocol",
+                "",
+                f"`ganlab.grid()` (25 modes, std 0.05). G and D are MLPs of {args.depth} hidden layers x {args.hidden} units "
+                f"(`ganlab.toy_gan`, latent dimension 2), batches {args.batch}, Adam betas {tuple(args.betas)}, "
+                f"schedule: {sched} the first step size, fresh Adam state at each phase. Seeds 0..{args.seeds - 1} for every "
+                "step size, all trained as members of one `ganlab.sweep.run`. Scores: `mode_coverage` of 2,500 samples "
+                "of fixed noise (high quality = within 3 std of the nearest mode; a mode is captured with one such "
+                "sample). Goal (issue 5): median seed with 25 modes and >= 90 % high quality.",
+                "",
+                "## Results",
+                "",
+                *table(rows),
+                "",
+                "Published on this benchmark (their networks and budgets): PacGAN (Table 2) reports 17.3 modes / 94.8 % "
+                "for its GAN and 23.8-24.8 modes / 91-94 % for PacGAN2-4 [lin2018pacgan]; VEEGAN (Table 1) reports "
+                "24.6 modes / 40 % [srivastava2017veegan].",
+            ]
+        )
+        + "\n"
+    )
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--losses", nargs="+", choices=list(ganlab.LOSSES), default=["nonsaturating"])
     p.add_argument("--hidden", type=int, default=400)
     p.add_argument("--depth", type=int, default=4)
     p.add_argument("--batch", type=int, default=512)
-    p.add_argument("--lrs", type=float, nargs="+", default=[1e-4, 3e-4], help="first-phase step sizes (both players)")
+    p.add_argument(
+        "--lrs",
+        type=float,
+        nargs="+",
+        default=[1e-4, 3e-4],
+        help="first-phase step sizes (both players)",
+    )
     p.add_argument("--betas", type=float, nargs=2, default=[0.5, 0.9])
-    p.add_argument("--phases", type=phase, nargs="+", default=[(10000, 1.0), (4000, 0.1)],
-                   help="STEPS:FACTOR, one per phase (default 10000:1 4000:0.1)")
+    p.add_argument(
+        "--phases",
+        type=phase,
+        nargs="+",
+        default=[(10000, 1.0), (4000, 0.1)],
+        help="STEPS:FACTOR, one per phase (default 10000:1 4000:0.1)",
+    )
     p.add_argument("--seeds", type=int, default=8, help="seeds per step size (default 8)")
     p.add_argument("--device", choices=["cpu", "cuda"], default=ganlab.default_device())
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
+    )
     p.add_argument("--progress", action="store_true", help="a progress bar per sweep")
     p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results")
     args = p.parse_args(argv)

@@ -43,8 +43,12 @@ from toy import machine  # noqa: E402
 SETTINGS = {
     "plain": dict(fused_adam=False),
     "fast": dict(reuse_fake=True, fused_adam=True, channels_last=True, bf16=True),
-    "compiled": dict(reuse_fake=True, fused_adam=True, bf16=True, compile=True),  # layout: the compiler's
-    "graphed": dict(reuse_fake=True, fused_adam=True, channels_last=True, bf16=True, cuda_graph=True),  # CUDA only
+    "compiled": dict(
+        reuse_fake=True, fused_adam=True, bf16=True, compile=True
+    ),  # layout: the compiler's
+    "graphed": dict(
+        reuse_fake=True, fused_adam=True, channels_last=True, bf16=True, cuda_graph=True
+    ),  # CUDA only
 }
 
 
@@ -60,7 +64,9 @@ def profile_setting(images, batch: int, options: dict, args, device) -> dict:
     """Profile ``--active`` steps of one trainer setting; return the measured numbers and tables."""
     torch._dynamo.reset()  # a compiled setting compiles afresh for its batch size
     G, D = dcgan(LATENT, 3, args.image_size, args.width, seed=0)
-    data = ganlab.data.ImageData(images, torch.zeros(len(images), dtype=torch.long), "digits", 10).to(device)
+    data = ganlab.data.ImageData(
+        images, torch.zeros(len(images), dtype=torch.long), "digits", 10
+    ).to(device)
     gpu = device.type == "cuda"
     activities = [ProfilerActivity.CPU] + ([ProfilerActivity.CUDA] if gpu else [])
     total = args.warmup + args.active
@@ -71,8 +77,11 @@ def profile_setting(images, batch: int, options: dict, args, device) -> dict:
             torch.cuda.synchronize(device)
 
     captured = []  # the averages of the one profiled window, handed over when it closes
-    prof = profile(activities=activities, schedule=schedule(wait=0, warmup=args.warmup, active=args.active, repeat=1),
-                   on_trace_ready=lambda p: captured.append(p.key_averages()))
+    prof = profile(
+        activities=activities,
+        schedule=schedule(wait=0, warmup=args.warmup, active=args.active, repeat=1),
+        on_trace_ready=lambda p: captured.append(p.key_averages()),
+    )
 
     def step_profiler(step, *_):
         if step == args.warmup:
@@ -83,8 +92,19 @@ def profile_setting(images, batch: int, options: dict, args, device) -> dict:
             clock["end"] = time.perf_counter()
         prof.step()
 
-    cfg = ganlab.TrainConfig(num_steps=total, batch_real=batch, batch_fake=batch, batch_g=batch, lr_g=LR, lr_d=LR,
-                             betas=BETAS, device=str(device), progress=False, log_every=total, **options)
+    cfg = ganlab.TrainConfig(
+        num_steps=total,
+        batch_real=batch,
+        batch_fake=batch,
+        batch_g=batch,
+        lr_g=LR,
+        lr_d=LR,
+        betas=BETAS,
+        device=str(device),
+        progress=False,
+        log_every=total,
+        **options,
+    )
     with prof:
         ganlab.train(G, D, data.sample, cfg, callbacks=[step_profiler])
     if len(captured) != 1:
@@ -94,46 +114,84 @@ def profile_setting(images, batch: int, options: dict, args, device) -> dict:
     # Kernels, copies and memsets are device events; ranges such as ProfilerStep* also appear on the
     # device as user annotations spanning many kernels, so they are left out (as the profiler's own
     # "Self CUDA time total" does).
-    device_events = [a for a in averages if a.device_type == DeviceType.CUDA and not getattr(a, "is_user_annotation", False)
-                     and not a.key.startswith("ProfilerStep")]
+    device_events = [
+        a
+        for a in averages
+        if a.device_type == DeviceType.CUDA
+        and not getattr(a, "is_user_annotation", False)
+        and not a.key.startswith("ProfilerStep")
+    ]
     busy = sum(_device_time(a) for a in device_events) / 1e6 / args.active
     launches = sum(a.count for a in device_events) / args.active
     sort_device = "self_cuda_time_total" if gpu else "self_cpu_time_total"
     return {
-        "batch": batch, "wall_ms": 1e3 * wall, "busy_ms": 1e3 * busy, "busy_share": busy / wall if gpu else None,
-        "launches": launches if gpu else None, "images_per_s": batch / wall,
-        "by_device": averages.table(sort_by=sort_device, row_limit=args.rows, max_name_column_width=60),
-        "by_host": averages.table(sort_by="self_cpu_time_total", row_limit=args.rows, max_name_column_width=60),
+        "batch": batch,
+        "wall_ms": 1e3 * wall,
+        "busy_ms": 1e3 * busy,
+        "busy_share": busy / wall if gpu else None,
+        "launches": launches if gpu else None,
+        "images_per_s": batch / wall,
+        "by_device": averages.table(
+            sort_by=sort_device, row_limit=args.rows, max_name_column_width=60
+        ),
+        "by_host": averages.table(
+            sort_by="self_cpu_time_total", row_limit=args.rows, max_name_column_width=60
+        ),
     }
 
 
 def report(args, device, results, wall) -> str:
     gpu = device.type == "cuda"
     lines = [
-        "# DCGAN step profile (torch.profiler)", "",
-        "Written by `bench/profile_dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.", "",
-        "## Machine", "", *machine(device),
+        "# DCGAN step profile (torch.profiler)",
+        "",
+        "Written by `bench/profile_dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.",
+        "",
+        "## Machine",
+        "",
+        *machine(device),
         f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; wall time {wall / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`", "",
-        "## Summary", "",
+        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        "",
+        "## Summary",
+        "",
         f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}; {args.active} profiled steps after "
-        f"{args.warmup} warm-up steps. Settings: " + "; ".join(f"`{k}` = {v}" for k, v in SETTINGS.items()) + ".", "",
+        f"{args.warmup} warm-up steps. Settings: "
+        + "; ".join(f"`{k}` = {v}" for k, v in SETTINGS.items())
+        + ".",
+        "",
         "| batch | setting | wall ms / step | device busy ms / step | busy share | kernel launches / step | images/s |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results:
         share = "-" if r["busy_share"] is None else f"{100 * r['busy_share']:.0f} %"
         launches = "-" if r["launches"] is None else f"{r['launches']:.0f}"
-        lines.append(f"| {r['batch']} | {name} | {r['wall_ms']:.2f} | {r['busy_ms']:.2f} | {share} | {launches} "
-                     f"| {r['images_per_s']:,.0f} |")
+        lines.append(
+            f"| {r['batch']} | {name} | {r['wall_ms']:.2f} | {r['busy_ms']:.2f} | {share} | {launches} "
+            f"| {r['images_per_s']:,.0f} |"
+        )
     if not gpu:
         lines += ["", "On a CPU the profiler records no device time: read the host tables."]
     for name, r in results:
-        lines += ["", f"## batch {r['batch']}, {name}", "",
-                  f"Top {args.rows} operators by self {'device' if gpu else 'host'} time:", "", "```",
-                  r["by_device"].rstrip(), "```"]
+        lines += [
+            "",
+            f"## batch {r['batch']}, {name}",
+            "",
+            f"Top {args.rows} operators by self {'device' if gpu else 'host'} time:",
+            "",
+            "```",
+            r["by_device"].rstrip(),
+            "```",
+        ]
         if gpu:
-            lines += ["", f"Top {args.rows} operators by self host time:", "", "```", r["by_host"].rstrip(), "```"]
+            lines += [
+                "",
+                f"Top {args.rows} operators by self host time:",
+                "",
+                "```",
+                r["by_host"].rstrip(),
+                "```",
+            ]
     return "\n".join(lines) + "\n"
 
 
@@ -144,10 +202,17 @@ def main(argv=None) -> int:
     parser.add_argument("--width", type=int, default=64)
     parser.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
     parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=["plain", "fast"])
-    parser.add_argument("--warmup", type=int, default=10, help="untimed steps first (cuDNN picks its algorithms)")
+    parser.add_argument(
+        "--warmup", type=int, default=10, help="untimed steps first (cuDNN picks its algorithms)"
+    )
     parser.add_argument("--active", type=int, default=10, help="profiled steps")
     parser.add_argument("--rows", type=int, default=15, help="operators per table")
-    parser.add_argument("--out", type=Path, default=None, help="results file (default bench/results/profile_<device>.md)")
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default bench/results/profile_<device>.md)",
+    )
     args = parser.parse_args(argv)
     for name in ("warmup", "active", "rows"):
         if getattr(args, name) < 1:
@@ -161,13 +226,16 @@ def main(argv=None) -> int:
         for name in args.settings:
             r = profile_setting(images, batch, SETTINGS[name], args, device)
             results.append((name, r))
-            print(f"batch {batch} {name}: {r['wall_ms']:.2f} ms/step, busy {r['busy_ms']:.2f} ms, "
-                  f"{r['images_per_s']:,.0f} images/s", flush=True)
+            print(
+                f"batch {batch} {name}: {r['wall_ms']:.2f} ms/step, busy {r['busy_ms']:.2f} ms, "
+                f"{r['images_per_s']:,.0f} images/s",
+                flush=True,
+            )
     text = report(args, device, results, time.perf_counter() - start)
     out = args.out or Path(__file__).parent / "results" / f"profile_{device.type}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    print(text[:text.index("\n## batch")])
+    print(text[: text.index("\n## batch")])
     return 0
 
 

@@ -35,16 +35,18 @@ import time
 from pathlib import Path
 
 import torch
+from toy import machine  # the same description of the machine as bench/toy.py
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab import sweep
-from toy import machine  # the same description of the machine as bench/toy.py
 
 # Network and batch sizes; everything else is TrainConfig's default (lr 1e-3, betas (0.5, 0.999), k = 1).
 SIZES = {
     "small": dict(hidden=32, depth=2, batch=64),  # a classroom sweep: 32-unit MLPs, 2 hidden layers
-    "failures": dict(hidden=64, depth=3, batch=128),  # the sizes of ganlab.failures' healthy baseline
+    "failures": dict(
+        hidden=64, depth=3, batch=128
+    ),  # the sizes of ganlab.failures' healthy baseline
     "default": dict(hidden=128, depth=3, batch=256),  # toy_gan() and TrainConfig() as they come
 }
 GOAL_N, GOAL_RATIO = 32, 10.0  # the issue's goal: at least 10x the loop at N = 32
@@ -52,15 +54,22 @@ GOAL_N, GOAL_RATIO = 32, 10.0  # the issue's goal: at least 10x the loop at N = 
 
 def config(size: str, num_steps: int, device: str) -> ganlab.TrainConfig:
     b = SIZES[size]["batch"]
-    return ganlab.TrainConfig(num_steps=num_steps, batch_real=b, batch_fake=b, batch_g=b, progress=False,
-                              device=device)
+    return ganlab.TrainConfig(
+        num_steps=num_steps, batch_real=b, batch_fake=b, batch_g=b, progress=False, device=device
+    )
 
 
 def batched(size: str, n: int, num_steps: int, device: str) -> float:
     """GAN steps per second of ``sweep.run`` with ``n`` members."""
     s = SIZES[size]
-    result = sweep.run(ganlab.ring(), seeds=range(n), cfg=config(size, num_steps, device), hidden=s["hidden"],
-                       depth=s["depth"], coverage_n=10)
+    result = sweep.run(
+        ganlab.ring(),
+        seeds=range(n),
+        cfg=config(size, num_steps, device),
+        hidden=s["hidden"],
+        depth=s["depth"],
+        coverage_n=10,
+    )
     return result.steps_per_second
 
 
@@ -97,11 +106,15 @@ def measure(args) -> dict:
             steps_l = plan_steps(single, members, args.seconds, 20)
             rates_b, rates_l = [], []
             for r in range(args.repeats):
-                sides = [("batched", lambda: batched(size, n, steps_b, args.device)),
-                         ("loop", lambda: loop(size, members, steps_l, args.device))]
+                sides = [
+                    ("batched", lambda: batched(size, n, steps_b, args.device)),
+                    ("loop", lambda: loop(size, members, steps_l, args.device)),
+                ]
                 for name, fn in sides if r % 2 == 0 else sides[::-1]:  # ABBA: drift hits both alike
                     (rates_b if name == "batched" else rates_l).append(fn())
-                bar.set_postfix_str(f"{size}, N={n}: {rates_b[-1] / rates_l[-1]:.1f}x", refresh=False)
+                bar.set_postfix_str(
+                    f"{size}, N={n}: {rates_b[-1] / rates_l[-1]:.1f}x", refresh=False
+                )
                 bar.update(1)
             out[size][n] = (rates_b, rates_l, steps_b, steps_l)
     bar.close()
@@ -150,14 +163,18 @@ def report(args, results, load, started, elapsed) -> str:
         ]
         for n, (rates_b, rates_l, steps_b, steps_l) in results[size].items():
             ratio = statistics.median(b / l for b, l in zip(rates_b, rates_l))
-            lines.append(f"| {n} | {statistics.median(rates_b):.0f} | {statistics.median(rates_l):.0f} | "
-                         f"{ratio:.1f}x | {steps_b}, {steps_l} |")
+            lines.append(
+                f"| {n} | {statistics.median(rates_b):.0f} | {statistics.median(rates_l):.0f} | "
+                f"{ratio:.1f}x | {steps_b}, {steps_l} |"
+            )
             if n == GOAL_N:
                 goal = (goal or []) + [(size, ratio)]
         lines.append("")
     if goal:
-        verdicts = "; ".join(f"{size} {ratio:.1f}x ({'met' if ratio >= GOAL_RATIO else 'not met'})"
-                             for size, ratio in goal)
+        verdicts = "; ".join(
+            f"{size} {ratio:.1f}x ({'met' if ratio >= GOAL_RATIO else 'not met'})"
+            for size, ratio in goal
+        )
         lines += [f"Goal (batched >= {GOAL_RATIO:.0f}x the loop at N = {GOAL_N}): {verdicts}.", ""]
     lines += [
         "Why the ratio shrinks as the networks grow: batching removes the per-operation cost that a "
@@ -173,18 +190,47 @@ def report(args, results, load, started, elapsed) -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--sizes", nargs="+", choices=list(SIZES), default=list(SIZES),
-                   help="network sizes to measure (default: all of " + ", ".join(SIZES) + ")")
-    p.add_argument("--members", type=int, nargs="+", default=[1, 8, 32, 128], help="values of N (default 1 8 32 128)")
-    p.add_argument("--seconds", type=float, default=3.0, help="about how long each timed run takes (default 3)")
-    p.add_argument("--repeats", type=int, default=3, help="measurements of each side per N (default 3)")
-    p.add_argument("--loop-members", type=int, default=2, help="members the loop is timed on (default 2)")
-    p.add_argument("--device", choices=["cpu", "cuda"], default=ganlab.default_device(),
-                   help="default: cuda when present, else cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
-    p.add_argument("--out", type=Path, default=None, help="results file (default bench/results/sweep_<device>.md)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--sizes",
+        nargs="+",
+        choices=list(SIZES),
+        default=list(SIZES),
+        help="network sizes to measure (default: all of " + ", ".join(SIZES) + ")",
+    )
+    p.add_argument(
+        "--members",
+        type=int,
+        nargs="+",
+        default=[1, 8, 32, 128],
+        help="values of N (default 1 8 32 128)",
+    )
+    p.add_argument(
+        "--seconds", type=float, default=3.0, help="about how long each timed run takes (default 3)"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=3, help="measurements of each side per N (default 3)"
+    )
+    p.add_argument(
+        "--loop-members", type=int, default=2, help="members the loop is timed on (default 2)"
+    )
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default=ganlab.default_device(),
+        help="default: cuda when present, else cpu",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default bench/results/sweep_<device>.md)",
+    )
     args = p.parse_args(argv)
     for name in ("repeats", "loop_members"):
         if getattr(args, name) < 1:
@@ -205,12 +251,18 @@ def main(argv=None) -> None:
     if args.threads is not None:
         torch.set_num_threads(args.threads)
     out = args.out or Path(__file__).resolve().parent / "results" / f"sweep_{args.device}.md"
-    started, t0, load_start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter(), os.getloadavg()[0]
+    started, t0, load_start = (
+        datetime.datetime.now(datetime.timezone.utc),
+        time.perf_counter(),
+        os.getloadavg()[0],
+    )
     results = measure(args)
-    text = report(args, results, (load_start, os.getloadavg()[0]), started, time.perf_counter() - t0)
+    text = report(
+        args, results, (load_start, os.getloadavg()[0]), started, time.perf_counter() - t0
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    print(text[text.index("## Results"):])
+    print(text[text.index("## Results") :])
     print(f"wrote {out}")
 
 

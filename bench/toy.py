@@ -50,7 +50,9 @@ def sync(device: torch.device) -> None:
 
 def coverage(G: nn.Module, mix: ganlab.GaussianMixture, device: torch.device):
     """The one evaluation both sides use: mode coverage of ``G(z)`` for 2,500 fixed ``z``."""
-    gen = torch.Generator(device).manual_seed(EVAL_SEED)  # its own stream: training draws are untouched
+    gen = torch.Generator(device).manual_seed(
+        EVAL_SEED
+    )  # its own stream: training draws are untouched
     with torch.no_grad():
         z = torch.randn(EVAL_N, 2, generator=gen, device=device)  # (2500, latent_dim = 2)
         x_fake = G(z)  # (2500, 2)
@@ -78,7 +80,10 @@ class Probe:
         self.eval_time = 0.0  # target: seconds spent evaluating, left out of the training time
         self.reached_step: int | None = None
         self.train_time: float | None = None  # target: training seconds to reach the target
-        self.trained_steps, self.trained_time = 0, 0.0  # target: steps and training seconds at the last check
+        self.trained_steps, self.trained_time = (
+            0,
+            0.0,
+        )  # target: steps and training seconds at the last check
         self.last = None  # target: last ModeCoverage
 
     def begin(self) -> None:
@@ -101,8 +106,11 @@ class Probe:
         if done:
             self.reached_step, self.train_time = step, self.trained_time
         if self.bar is not None:
-            self.bar.set_postfix_str(f"step {step}: {cov.modes_captured}/{cov.n_modes} modes, "
-                                     f"{100 * cov.high_quality:.0f}% HQ", refresh=False)
+            self.bar.set_postfix_str(
+                f"step {step}: {cov.modes_captured}/{cov.n_modes} modes, "
+                f"{100 * cov.high_quality:.0f}% HQ",
+                refresh=False,
+            )
             self.bar.update(self.eval_every)
         self.eval_time += time.perf_counter() - t0
         if done:
@@ -196,8 +204,12 @@ def measure_rates(args, mix, device) -> dict[str, list[float]]:
 def measure_targets(args, mix, device) -> dict[str, dict[int, Probe]]:
     """For each seed and side, the probe of a run stopped at the target or at the step cap."""
     probes = {name: {} for name in RUNNERS}
-    bar = tqdm(total=2 * len(args.seeds) * args.max_steps, desc=f"time to {mix.n_modes} modes", unit="step",
-               file=sys.stderr)
+    bar = tqdm(
+        total=2 * len(args.seeds) * args.max_steps,
+        desc=f"time to {mix.n_modes} modes",
+        unit="step",
+        file=sys.stderr,
+    )
     for i, seed in enumerate(args.seeds):
         order = list(RUNNERS) if i % 2 == 0 else list(RUNNERS)[::-1]
         for name in order:
@@ -226,10 +238,18 @@ def source_version() -> str:
     """The git commit of the checkout this runs from, marked when ``src/`` has uncommitted changes."""
     root = Path(__file__).resolve().parent.parent
     try:
-        commit = subprocess.run(["git", "-C", str(root), "rev-parse", "--short", "HEAD"], capture_output=True,
-                                text=True, check=True).stdout.strip()
-        dirty = subprocess.run(["git", "-C", str(root), "status", "--porcelain", "--", "src"], capture_output=True,
-                               text=True, check=True).stdout.strip()
+        commit = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+        dirty = subprocess.run(
+            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
     except (OSError, subprocess.CalledProcessError):
         return "unknown (not a git checkout)"
     return f"commit {commit}" + (" with uncommitted changes in src/" if dirty else "")
@@ -262,13 +282,28 @@ def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
     # Repeat r of both sides ran back to back, so their ratio is spared most of the machine's drift.
     pair_ratios = [g / r for g, r in zip(rates["ganlab"], rates["reference"])]
     paired = statistics.median(pair_ratios)
-    long_rate = {name: sum(p.trained_steps for p in probes[name].values())
-                 / sum(p.trained_time for p in probes[name].values()) for name in RUNNERS}
-    times = {name: censored_median([p.train_time for p in probes[name].values()]) for name in RUNNERS}
-    steps = {name: censored_median([p.reached_step for p in probes[name].values()]) for name in RUNNERS}
+    long_rate = {
+        name: sum(p.trained_steps for p in probes[name].values())
+        / sum(p.trained_time for p in probes[name].values())
+        for name in RUNNERS
+    }
+    times = {
+        name: censored_median([p.train_time for p in probes[name].values()]) for name in RUNNERS
+    }
+    steps = {
+        name: censored_median([p.reached_step for p in probes[name].values()]) for name in RUNNERS
+    }
     ratio_rate = rate["ganlab"] / rate["reference"]
-    ratio_time = None if None in (times["ganlab"], times["reference"]) else times["ganlab"] / times["reference"]
-    ratio_steps = None if None in (steps["ganlab"], steps["reference"]) else steps["ganlab"] / steps["reference"]
+    ratio_time = (
+        None
+        if None in (times["ganlab"], times["reference"])
+        else times["ganlab"] / times["reference"]
+    )
+    ratio_steps = (
+        None
+        if None in (steps["ganlab"], steps["reference"])
+        else steps["ganlab"] / steps["reference"]
+    )
     cap = f"> {args.max_steps} steps"
     seeds = " ".join(map(str, args.seeds))
     lines = [
@@ -360,24 +395,54 @@ def fmt(value, spec=".1f", missing="not reached"):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--steps", type=int, default=1000, help="timed steps per steps/s measurement (default 1000)")
-    p.add_argument("--warmup", type=int, default=100, help="untimed steps before them (default 100)")
-    p.add_argument("--repeats", type=int, default=5, help="steps/s measurements per side (default 5)")
-    p.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2], help="seeds for time to 8 modes (default 0 1 2)")
-    p.add_argument("--max-steps", type=int, default=6000, help="step cap for time to 8 modes (default 6000)")
-    p.add_argument("--eval-every", type=int, default=100, help="steps between coverage checks (default 100)")
-    p.add_argument("--device", choices=["cpu", "cuda"], default=ganlab.default_device(),
-                   help="default: cuda when present, else cpu")
-    p.add_argument("--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)")
-    p.add_argument("--out", type=Path, default=None, help="results file (default bench/results/toy_<device>.md)")
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    p.add_argument(
+        "--steps", type=int, default=1000, help="timed steps per steps/s measurement (default 1000)"
+    )
+    p.add_argument(
+        "--warmup", type=int, default=100, help="untimed steps before them (default 100)"
+    )
+    p.add_argument(
+        "--repeats", type=int, default=5, help="steps/s measurements per side (default 5)"
+    )
+    p.add_argument(
+        "--seeds",
+        type=int,
+        nargs="+",
+        default=[0, 1, 2],
+        help="seeds for time to 8 modes (default 0 1 2)",
+    )
+    p.add_argument(
+        "--max-steps", type=int, default=6000, help="step cap for time to 8 modes (default 6000)"
+    )
+    p.add_argument(
+        "--eval-every", type=int, default=100, help="steps between coverage checks (default 100)"
+    )
+    p.add_argument(
+        "--device",
+        choices=["cpu", "cuda"],
+        default=ganlab.default_device(),
+        help="default: cuda when present, else cpu",
+    )
+    p.add_argument(
+        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="results file (default bench/results/toy_<device>.md)",
+    )
     args = p.parse_args(argv)
     for name in ("steps", "warmup", "repeats", "max_steps", "eval_every"):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if args.eval_every > args.max_steps:
-        p.error(f"--eval-every {args.eval_every} exceeds --max-steps {args.max_steps}: nothing would be checked")
+        p.error(
+            f"--eval-every {args.eval_every} exceeds --max-steps {args.max_steps}: nothing would be checked"
+        )
     if args.device == "cuda" and not torch.cuda.is_available():
         p.error("--device cuda, but torch sees no CUDA GPU; use --device cpu")
     return args
@@ -390,13 +455,26 @@ def main(argv=None) -> None:
     device = torch.device(args.device)
     out = args.out or Path(__file__).resolve().parent / "results" / f"toy_{device.type}.md"
     mix = ganlab.ring()
-    started, t0, load_start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter(), os.getloadavg()[0]
+    started, t0, load_start = (
+        datetime.datetime.now(datetime.timezone.utc),
+        time.perf_counter(),
+        os.getloadavg()[0],
+    )
     rates = measure_rates(args, mix, device)
     probes = measure_targets(args, mix, device)
-    text = report(args, device, mix, rates, probes, (load_start, os.getloadavg()[0]), started, time.perf_counter() - t0)
+    text = report(
+        args,
+        device,
+        mix,
+        rates,
+        probes,
+        (load_start, os.getloadavg()[0]),
+        started,
+        time.perf_counter() - t0,
+    )
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
-    print(text[text.index("| measure"):text.index("### Every run")].rstrip())
+    print(text[text.index("| measure") : text.index("### Every run")].rstrip())
     print(f"\nwrote {out}")
 
 

@@ -43,26 +43,48 @@ from pathlib import Path
 
 import numpy as np
 import torch
+from toy import machine  # the same description of the machine as bench/toy.py
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab import sweep
 from ganlab.metrics import mode_coverage
-from toy import machine  # the same description of the machine as bench/toy.py
 
 EVAL_N, EVAL_SEED = 2500, 1234  # 2,500 samples as in the VEEGAN / PacGAN tables; fixed noise
 GOAL_HQ = 0.9  # the issue's goal: every grid mode and >= 90 % high quality in the median seed
-SINGLE_ONLY = ("wgan", "wgan-gp")  # losses sweep.run refuses (clipping, gradient penalty): trained one by one
+SINGLE_ONLY = (
+    "wgan",
+    "wgan-gp",
+)  # losses sweep.run refuses (clipping, gradient penalty): trained one by one
 
 # Published toy results, as reported (2,500 samples, 3 std): (method, modes, high-quality %).
 PUBLISHED = {
-    "ring": ("srivastava2017veegan", "VEEGAN, Table 1",
-             [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8.0, 52.9)]),
-    "grid": ("srivastava2017veegan", "VEEGAN, Table 1",
-             [("GAN", 3.3, 0.5), ("ALI", 15.8, 1.6), ("Unrolled GAN", 23.6, 16.0), ("VEEGAN", 24.6, 40.0)]),
+    "ring": (
+        "srivastava2017veegan",
+        "VEEGAN, Table 1",
+        [("GAN", 1, 99.3), ("ALI", 2.8, 0.13), ("Unrolled GAN", 7.6, 35.6), ("VEEGAN", 8.0, 52.9)],
+    ),
+    "grid": (
+        "srivastava2017veegan",
+        "VEEGAN, Table 1",
+        [
+            ("GAN", 3.3, 0.5),
+            ("ALI", 15.8, 1.6),
+            ("Unrolled GAN", 23.6, 16.0),
+            ("VEEGAN", 24.6, 40.0),
+        ],
+    ),
 }
-PACGAN = ("lin2018pacgan", "PacGAN, Table 2 (grid; a larger network than VEEGAN's)",
-          [("GAN", 17.3, 94.8), ("PacGAN2", 23.8, 91.3), ("PacGAN3", 24.6, 94.2), ("PacGAN4", 24.8, 93.6)])
+PACGAN = (
+    "lin2018pacgan",
+    "PacGAN, Table 2 (grid; a larger network than VEEGAN's)",
+    [
+        ("GAN", 17.3, 94.8),
+        ("PacGAN2", 23.8, 91.3),
+        ("PacGAN3", 24.6, 94.2),
+        ("PacGAN4", 24.8, 93.6),
+    ],
+)
 
 
 @dataclasses.dataclass(frozen=True)
@@ -88,8 +110,10 @@ class Variant:
 
     def describe(self) -> str:
         sched = " then ".join(f"{s} steps at lr {lr:g}" for s, lr in self.phases)
-        return (f"`{self.name}`: loss {self.loss}, MLPs of {self.depth} hidden layers x {self.hidden} units, batches {self.batch}, "
-                f"Adam betas {self.betas}, {sched}")
+        return (
+            f"`{self.name}`: loss {self.loss}, MLPs of {self.depth} hidden layers x {self.hidden} units, batches {self.batch}, "
+            f"Adam betas {self.betas}, {sched}"
+        )
 
 
 # Tuned configurations tried beyond the equal-budget rows (named after what they change). Probes on
@@ -100,19 +124,49 @@ class Variant:
 # after 8,000 + 4,000 steps (the last row; ``goal_steps`` is its first phase, the second is half).
 def tuned(steps: int, goal_steps: int = 8000) -> list[Variant]:
     return [
-        Variant("nonsaturating, 64x3, batch 256, lr 1e-3 then 1e-4", "nonsaturating", 64, 3, 256,
-                ((steps, 1e-3), (steps // 2, 1e-4))),
-        Variant("nonsaturating, 128x3, batch 256, lr 1e-3 then 1e-4", "nonsaturating", 128, 3, 256,
-                ((steps * 3 // 4, 1e-3), (steps * 3 // 8, 1e-4)), seeds=5),  # 4x the arithmetic: 5 seeds
-        Variant(f"nonsaturating, 128x3, batch 256, {goal_steps} steps at lr 1e-3 then {goal_steps // 2} at 1e-4",
-                "nonsaturating", 128, 3, 256, ((goal_steps, 1e-3), (goal_steps // 2, 1e-4))),
+        Variant(
+            "nonsaturating, 64x3, batch 256, lr 1e-3 then 1e-4",
+            "nonsaturating",
+            64,
+            3,
+            256,
+            ((steps, 1e-3), (steps // 2, 1e-4)),
+        ),
+        Variant(
+            "nonsaturating, 128x3, batch 256, lr 1e-3 then 1e-4",
+            "nonsaturating",
+            128,
+            3,
+            256,
+            ((steps * 3 // 4, 1e-3), (steps * 3 // 8, 1e-4)),
+            seeds=5,
+        ),  # 4x the arithmetic: 5 seeds
+        Variant(
+            f"nonsaturating, 128x3, batch 256, {goal_steps} steps at lr 1e-3 then {goal_steps // 2} at 1e-4",
+            "nonsaturating",
+            128,
+            3,
+            256,
+            ((goal_steps, 1e-3), (goal_steps // 2, 1e-4)),
+        ),
     ]
 
 
 def base_config(v: Variant, num_steps: int, lr: float) -> ganlab.TrainConfig:
-    return ganlab.TrainConfig(num_steps=num_steps, batch_real=v.batch, batch_fake=v.batch, batch_g=v.batch,
-                              lr_g=lr, lr_d=lr, betas=v.betas, loss=v.loss, k_disc=1, log_every=50,
-                              progress=False, device="cpu")
+    return ganlab.TrainConfig(
+        num_steps=num_steps,
+        batch_real=v.batch,
+        batch_fake=v.batch,
+        batch_g=v.batch,
+        lr_g=lr,
+        lr_d=lr,
+        betas=v.betas,
+        loss=v.loss,
+        k_disc=1,
+        log_every=50,
+        progress=False,
+        device="cpu",
+    )
 
 
 def coverage(G, mix):
@@ -131,8 +185,16 @@ def run_batched(v: Variant, name: str, mix, seeds) -> list[dict]:
     for p, (num_steps, lr) in enumerate(v.phases):
         cfg = base_config(v, num_steps, lr)
         # Phase p of seed s draws its data with seed s + 100003·p (fresh draws, still reproducible).
-        result = sweep.run(mix, [s + 100003 * p for s in seeds], cfg, hidden=v.hidden, depth=v.depth, start=result,
-                           coverage_n=EVAL_N, coverage_seed=EVAL_SEED)
+        result = sweep.run(
+            mix,
+            [s + 100003 * p for s in seeds],
+            cfg,
+            hidden=v.hidden,
+            depth=v.depth,
+            start=result,
+            coverage_n=EVAL_N,
+            coverage_seed=EVAL_SEED,
+        )
         t += result.wall_time
         for s, d in zip(seeds, result.diverged):
             if d is not None and s not in diverged:
@@ -164,14 +226,26 @@ def run_single(v: Variant, name: str, mix, seeds) -> list[dict]:
 
 
 def _row(v, name, mix, seed, cov, diverged, wall, timing) -> dict:
-    return dict(mixture=name, config=v.name, loss=v.loss, seed=seed, hidden=v.hidden, depth=v.depth,
-                batch=v.batch, num_steps=v.num_steps,
-                schedule=" ".join(f"{s}@{lr:g}" for s, lr in v.phases),
-                n_modes=mix.n_modes, modes=0 if cov is None else cov.modes_captured,
-                high_quality=0.0 if cov is None else cov.high_quality,
-                reverse_kl=float("inf") if cov is None else cov.reverse_kl,
-                diverged_step="" if diverged is None else diverged,
-                wall_time_s=round(wall, 3), timing=timing, fd="", fd_floor="")
+    return dict(
+        mixture=name,
+        config=v.name,
+        loss=v.loss,
+        seed=seed,
+        hidden=v.hidden,
+        depth=v.depth,
+        batch=v.batch,
+        num_steps=v.num_steps,
+        schedule=" ".join(f"{s}@{lr:g}" for s, lr in v.phases),
+        n_modes=mix.n_modes,
+        modes=0 if cov is None else cov.modes_captured,
+        high_quality=0.0 if cov is None else cov.high_quality,
+        reverse_kl=float("inf") if cov is None else cov.reverse_kl,
+        diverged_step="" if diverged is None else diverged,
+        wall_time_s=round(wall, 3),
+        timing=timing,
+        fd="",
+        fd_floor="",
+    )
 
 
 def summarise(rows: list[dict]) -> dict:
@@ -180,26 +254,39 @@ def summarise(rows: list[dict]) -> dict:
     hq = np.array([r["high_quality"] for r in rows])
     n = rows[0]["n_modes"]
     q = lambda a: np.percentile(a, [25, 50, 75])  # noqa: E731
-    return dict(seeds=len(rows), modes=q(modes), modes_min=int(modes.min()), modes_max=int(modes.max()),
-                all_modes=float(np.mean(modes == n)), hq=q(hq), rkl=float(np.median([r["reverse_kl"] for r in rows])),
-                diverged=sum(r["diverged_step"] != "" for r in rows), wall=float(np.median([r["wall_time_s"] for r in rows])),
-                timing=rows[0]["timing"], goal=bool(np.median(modes) == n and np.median(hq) >= GOAL_HQ))
+    return dict(
+        seeds=len(rows),
+        modes=q(modes),
+        modes_min=int(modes.min()),
+        modes_max=int(modes.max()),
+        all_modes=float(np.mean(modes == n)),
+        hq=q(hq),
+        rkl=float(np.median([r["reverse_kl"] for r in rows])),
+        diverged=sum(r["diverged_step"] != "" for r in rows),
+        wall=float(np.median([r["wall_time_s"] for r in rows])),
+        timing=rows[0]["timing"],
+        goal=bool(np.median(modes) == n and np.median(hq) >= GOAL_HQ),
+    )
 
 
 def toy_table(rows: list[dict], configs: list[str]) -> list[str]:
-    lines = ["| configuration | seeds | modes: median [min–max] (IQR) | all modes | HQ %: median [IQR] | "
-             "reverse KL (median) | diverged | wall time / run (s) |",
-             "|---|---:|---|---:|---|---:|---:|---|"]
+    lines = [
+        "| configuration | seeds | modes: median [min–max] (IQR) | all modes | HQ %: median [IQR] | "
+        "reverse KL (median) | diverged | wall time / run (s) |",
+        "|---|---:|---|---:|---|---:|---:|---|",
+    ]
     for name in configs:
         sub = [r for r in rows if r["config"] == name]
         if not sub:
             continue
         s = summarise(sub)
         m, h = s["modes"], 100 * s["hq"]
-        lines.append(f"| {name}{' **(goal met)**' if s['goal'] and sub[0]['n_modes'] == 25 else ''} | {s['seeds']} | "
-                     f"{m[1]:g} [{s['modes_min']}–{s['modes_max']}] ({m[0]:g}–{m[2]:g}) | {s['all_modes']:.0%} | "
-                     f"{h[1]:.1f} [{h[0]:.1f}–{h[2]:.1f}] | {s['rkl']:.3f} | {s['diverged']} | "
-                     f"{s['wall']:.1f} ({s['timing']}) |")
+        lines.append(
+            f"| {name}{' **(goal met)**' if s['goal'] and sub[0]['n_modes'] == 25 else ''} | {s['seeds']} | "
+            f"{m[1]:g} [{s['modes_min']}–{s['modes_max']}] ({m[0]:g}–{m[2]:g}) | {s['all_modes']:.0%} | "
+            f"{h[1]:.1f} [{h[0]:.1f}–{h[2]:.1f}] | {s['rkl']:.3f} | {s['diverged']} | "
+            f"{s['wall']:.1f} ({s['timing']}) |"
+        )
     return lines
 
 
@@ -213,7 +300,9 @@ def published_table(mixture: str) -> list[str]:
 
 # ---- digits -----------------------------------------------------------------------------------
 
-DIGITS = dict(image_size=16, width=32, latent=32, batch=64, lr=2e-4, ema_decay=0.99)  # book/08's quick profile
+DIGITS = dict(
+    image_size=16, width=32, latent=32, batch=64, lr=2e-4, ema_decay=0.99
+)  # book/08's quick profile
 
 
 def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
@@ -225,42 +314,79 @@ def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
     rows = []
     for loss in losses:
         for s in seeds:
-            G, D = ganlab.dcgan(DIGITS["latent"], channels=1, image_size=DIGITS["image_size"],
-                                width=DIGITS["width"], seed=s)
+            G, D = ganlab.dcgan(
+                DIGITS["latent"],
+                channels=1,
+                image_size=DIGITS["image_size"],
+                width=DIGITS["width"],
+                seed=s,
+            )
             G_ema = copy.deepcopy(G)
-            cfg = ganlab.TrainConfig(num_steps=num_steps, batch_real=DIGITS["batch"], batch_fake=DIGITS["batch"],
-                                     batch_g=DIGITS["batch"], lr_g=DIGITS["lr"], lr_d=DIGITS["lr"],
-                                     betas=(0.5, 0.999), loss=loss, ema_decay=DIGITS["ema_decay"], seed=s,
-                                     progress=False, device="cpu")
+            cfg = ganlab.TrainConfig(
+                num_steps=num_steps,
+                batch_real=DIGITS["batch"],
+                batch_fake=DIGITS["batch"],
+                batch_g=DIGITS["batch"],
+                lr_g=DIGITS["lr"],
+                lr_d=DIGITS["lr"],
+                betas=(0.5, 0.999),
+                loss=loss,
+                ema_decay=DIGITS["ema_decay"],
+                seed=s,
+                progress=False,
+                device="cpu",
+            )
             fd, wall, diverged = float("nan"), 0.0, ""
             try:
                 wall = ganlab.train(G, D, digits.sample, cfg, G_ema=G_ema).wall_time
                 fd = metric(grids.render(G_ema, z_eval))["fd"]
             except ganlab.TrainingDiverged as e:
                 diverged = e.step
-            rows.append(dict(mixture="digits16", config=loss, loss=loss, seed=s, hidden="", depth="",
-                             batch=DIGITS["batch"], num_steps=num_steps, schedule=f"{num_steps}@{DIGITS['lr']:g}",
-                             n_modes="", modes="", high_quality="", reverse_kl="", diverged_step=diverged,
-                             wall_time_s=round(wall, 3), timing="single run", fd=round(fd, 4),
-                             fd_floor=round(metric.floor["fd"], 4)))
+            rows.append(
+                dict(
+                    mixture="digits16",
+                    config=loss,
+                    loss=loss,
+                    seed=s,
+                    hidden="",
+                    depth="",
+                    batch=DIGITS["batch"],
+                    num_steps=num_steps,
+                    schedule=f"{num_steps}@{DIGITS['lr']:g}",
+                    n_modes="",
+                    modes="",
+                    high_quality="",
+                    reverse_kl="",
+                    diverged_step=diverged,
+                    wall_time_s=round(wall, 3),
+                    timing="single run",
+                    fd=round(fd, 4),
+                    fd_floor=round(metric.floor["fd"], 4),
+                )
+            )
     return rows, metric.floor
 
 
 def digits_table(rows, losses, floor) -> list[str]:
-    lines = ["| loss | seeds | FD (G_ema): median [min–max] | FD floor (real vs real) | diverged | wall time / run (s) |",
-             "|---|---:|---|---:|---:|---:|"]
+    lines = [
+        "| loss | seeds | FD (G_ema): median [min–max] | FD floor (real vs real) | diverged | wall time / run (s) |",
+        "|---|---:|---|---:|---:|---:|",
+    ]
     for loss in losses:
         sub = [r for r in rows if r["config"] == loss]
         fd = np.array([r["fd"] for r in sub], dtype=float)
         ok = fd[np.isfinite(fd)]
         cell = f"{np.median(ok):.2f} [{ok.min():.2f}–{ok.max():.2f}]" if len(ok) else "—"
-        lines.append(f"| {loss} | {len(sub)} | {cell} | {floor['fd']:.2f} | "
-                     f"{sum(r['diverged_step'] != '' for r in sub)} | "
-                     f"{np.median([r['wall_time_s'] for r in sub]):.0f} |")
+        lines.append(
+            f"| {loss} | {len(sub)} | {cell} | {floor['fd']:.2f} | "
+            f"{sum(r['diverged_step'] != '' for r in sub)} | "
+            f"{np.median([r['wall_time_s'] for r in sub]):.0f} |"
+        )
     return lines
 
 
 # ---- report -----------------------------------------------------------------------------------
+
 
 def report(args, main: Variant, variants, rows, digit_rows, floor, started, elapsed, load) -> str:
     lines = [
@@ -283,7 +409,7 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
         "## Protocol",
         "",
         f"Main rows (one per loss): the same networks and step budget for every loss, "
-        f"{main.describe()[main.describe().index('MLPs'):]}; "
+        f"{main.describe()[main.describe().index('MLPs') :]}; "
         "k_disc = 1; latent dimension 2; seeded `ganlab.toy_gan(2, 2, hidden, depth, seed)`. Only the loss "
         "differs, so `wgan` (clip 0.01) and `wgan-gp` (lambda 10) run at this budget, not at their papers' "
         "settings (RMSprop / Adam at 5e-5 to 1e-4, k_disc = 5): read their rows as equal-budget, not best-case.",
@@ -295,8 +421,17 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
         "0 % HQ. Wall time: training only, median over seeds; *batched / seeds* = one `ganlab.sweep.run` "
         "of all seeds divided by their number, *single run* = `ganlab.train` alone.",
         "",
-        "Tuned rows: " + ("; ".join(v.describe() for v in variants if v is not main and v.name in
-                                     {r['config'] for r in rows if r['config'] not in args.losses}) or "none") + ". "
+        "Tuned rows: "
+        + (
+            "; ".join(
+                v.describe()
+                for v in variants
+                if v is not main
+                and v.name in {r["config"] for r in rows if r["config"] not in args.losses}
+            )
+            or "none"
+        )
+        + ". "
         "A later phase continues from the previous phase's weights with fresh Adam state.",
         "",
     ]
@@ -306,30 +441,55 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
             continue
         n_modes = sub[0]["n_modes"]
         std = ganlab.by_name(mixture).std
-        lines += [f"## {mixture}: {n_modes} modes, std {std:g}", "",
-                  *toy_table(sub, [*args.losses, *[v.name for v in variants if v.name not in args.losses]]), "",
-                  "Published results on the same benchmark, as reported (not rerun here; their networks, "
-                  "budgets and seeds differ from ours):", "", *published_table(mixture), ""]
-    goal_rows = [v.name for v in variants
-                 if [r for r in rows if r["mixture"] == "grid" and r["config"] == v.name]
-                 and summarise([r for r in rows if r["mixture"] == "grid" and r["config"] == v.name])["goal"]]
+        lines += [
+            f"## {mixture}: {n_modes} modes, std {std:g}",
+            "",
+            *toy_table(
+                sub, [*args.losses, *[v.name for v in variants if v.name not in args.losses]]
+            ),
+            "",
+            "Published results on the same benchmark, as reported (not rerun here; their networks, "
+            "budgets and seeds differ from ours):",
+            "",
+            *published_table(mixture),
+            "",
+        ]
+    goal_rows = [
+        v.name
+        for v in variants
+        if [r for r in rows if r["mixture"] == "grid" and r["config"] == v.name]
+        and summarise([r for r in rows if r["mixture"] == "grid" and r["config"] == v.name])["goal"]
+    ]
     if any(r["mixture"] == "grid" for r in rows):
         best = best_config(rows, "grid")
-        lines += ["## Goal", "",
-                  "Issue 5's goal: 25/25 grid modes with >= 90 % high-quality samples in the median seed. "
-                  + (f"**Met** by: {', '.join(goal_rows)}." if goal_rows else "**Not met** in this run.")
-                  + (f" Best grid configuration by median HQ among those with the most median modes: `{best}`."
-                     if best else ""), ""]
+        lines += [
+            "## Goal",
+            "",
+            "Issue 5's goal: 25/25 grid modes with >= 90 % high-quality samples in the median seed. "
+            + (f"**Met** by: {', '.join(goal_rows)}." if goal_rows else "**Not met** in this run.")
+            + (
+                f" Best grid configuration by median HQ among those with the most median modes: `{best}`."
+                if best
+                else ""
+            ),
+            "",
+        ]
     if digit_rows:
         losses = list(dict.fromkeys(r["config"] for r in digit_rows))
-        lines += ["## digits (16x16, DCGAN)", "",
-                  f"The quick DCGAN of `book/08_dcgan.ipynb`: `dcgan({DIGITS['latent']}, channels=1, image_size=16, "
-                  f"width={DIGITS['width']})`, batches of {DIGITS['batch']}, Adam {DIGITS['lr']:g}, betas (0.5, 0.999), "
-                  f"{digit_rows[0]['num_steps']} steps, EMA {DIGITS['ema_decay']}; scored on 800 EMA samples from "
-                  "fixed noise by the Fréchet distance in the features of a digit classifier "
-                  "(`ganlab.quality.QualityMetric`, seed 0), beside the real-vs-real floor. Fewer losses and "
-                  f"seeds than the toy rows ({len(losses)} losses, {len({r['seed'] for r in digit_rows})} seeds "
-                  "each): a CPU budget.", "", *digits_table(digit_rows, losses, floor), ""]
+        lines += [
+            "## digits (16x16, DCGAN)",
+            "",
+            f"The quick DCGAN of `book/08_dcgan.ipynb`: `dcgan({DIGITS['latent']}, channels=1, image_size=16, "
+            f"width={DIGITS['width']})`, batches of {DIGITS['batch']}, Adam {DIGITS['lr']:g}, betas (0.5, 0.999), "
+            f"{digit_rows[0]['num_steps']} steps, EMA {DIGITS['ema_decay']}; scored on 800 EMA samples from "
+            "fixed noise by the Fréchet distance in the features of a digit classifier "
+            "(`ganlab.quality.QualityMetric`, seed 0), beside the real-vs-real floor. Fewer losses and "
+            f"seeds than the toy rows ({len(losses)} losses, {len({r['seed'] for r in digit_rows})} seeds "
+            "each): a CPU budget.",
+            "",
+            *digits_table(digit_rows, losses, floor),
+            "",
+        ]
     return "\n".join(lines) + "\n"
 
 
@@ -337,15 +497,29 @@ def best_config(rows, mixture) -> str | None:
     configs = list(dict.fromkeys(r["config"] for r in rows if r["mixture"] == mixture))
     if not configs:
         return None
-    scored = [(summarise([r for r in rows if r["mixture"] == mixture and r["config"] == c]), c) for c in configs]
+    scored = [
+        (summarise([r for r in rows if r["mixture"] == mixture and r["config"] == c]), c)
+        for c in configs
+    ]
     return max(scored, key=lambda sc: (sc[0]["modes"][1], sc[0]["hq"][1]))[1]
 
 
-def write(args, main_variant, variants, rows, digit_rows, floor, started, elapsed, load_start) -> str:
+def write(
+    args, main_variant, variants, rows, digit_rows, floor, started, elapsed, load_start
+) -> str:
     """Write ``variants_cpu.md`` and ``variants_cpu.csv`` under ``args.out_dir``; return the Markdown."""
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    text = report(args, main_variant, variants, rows, digit_rows, floor, started, elapsed,
-                  (load_start, os.getloadavg()[0]))
+    text = report(
+        args,
+        main_variant,
+        variants,
+        rows,
+        digit_rows,
+        floor,
+        started,
+        elapsed,
+        (load_start, os.getloadavg()[0]),
+    )
     (args.out_dir / "variants_cpu.md").write_text(text)
     with open(args.out_dir / "variants_cpu.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list((rows or digit_rows)[0]))
@@ -359,48 +533,109 @@ def run_job(job, args):
     kind, what, v = job
     if kind == "toy":
         mix = ganlab.by_name(what)
-        seeds = args.seeds[:v.seeds] if v.seeds else args.seeds
+        seeds = args.seeds[: v.seeds] if v.seeds else args.seeds
         return (run_single if v.loss in SINGLE_ONLY else run_batched)(v, what, mix, seeds), None
     return run_digits([what], list(range(args.digit_seeds)), args.digit_steps)
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+    p = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     p.add_argument("--seeds", type=int, default=10, help="seeds per toy row, 0..N-1 (default 10)")
-    p.add_argument("--steps", type=int, default=1000, help="generator steps of the main rows (default 1000)")
-    p.add_argument("--hidden", type=int, default=32, help="hidden units of the main rows' MLPs (default 32)")
-    p.add_argument("--depth", type=int, default=2, help="hidden layers of the main rows' MLPs (default 2)")
-    p.add_argument("--batch", type=int, default=64, help="real, fake and generator batch of the main rows (default 64)")
-    p.add_argument("--lr", type=float, default=1e-3, help="Adam step size of both players in the main rows (default 1e-3)")
+    p.add_argument(
+        "--steps", type=int, default=1000, help="generator steps of the main rows (default 1000)"
+    )
+    p.add_argument(
+        "--hidden", type=int, default=32, help="hidden units of the main rows' MLPs (default 32)"
+    )
+    p.add_argument(
+        "--depth", type=int, default=2, help="hidden layers of the main rows' MLPs (default 2)"
+    )
+    p.add_argument(
+        "--batch",
+        type=int,
+        default=64,
+        help="real, fake and generator batch of the main rows (default 64)",
+    )
+    p.add_argument(
+        "--lr",
+        type=float,
+        default=1e-3,
+        help="Adam step size of both players in the main rows (default 1e-3)",
+    )
     p.add_argument("--mixtures", nargs="+", choices=["ring", "grid"], default=["ring", "grid"])
     p.add_argument("--losses", nargs="+", choices=list(ganlab.LOSSES), default=list(ganlab.LOSSES))
-    p.add_argument("--tuned", action=argparse.BooleanOptionalAction, default=True,
-                   help="also run the tuned configurations (default: on)")
-    p.add_argument("--tuned-mixtures", nargs="+", choices=["ring", "grid"], default=["grid"],
-                   help="mixtures for the tuned rows (default: grid, the goal's)")
-    p.add_argument("--tuned-steps", type=int, default=2000,
-                   help="first-phase steps of the tuned 64x3 row; the 128x3 row takes 3/4 of it (default 2000)")
-    p.add_argument("--goal-steps", type=int, default=8000,
-                   help="first-phase steps of the tuned row aimed at the grid goal; a second phase of half as many "
-                        "follows at lr 1e-4 (default 8000)")
-    p.add_argument("--digits", action=argparse.BooleanOptionalAction, default=True,
-                   help="also train DCGANs on 16x16 digits (default: on)")
-    p.add_argument("--digit-losses", nargs="+", choices=list(ganlab.LOSSES),
-                   default=["nonsaturating", "hinge", "lsgan"])
+    p.add_argument(
+        "--tuned",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also run the tuned configurations (default: on)",
+    )
+    p.add_argument(
+        "--tuned-mixtures",
+        nargs="+",
+        choices=["ring", "grid"],
+        default=["grid"],
+        help="mixtures for the tuned rows (default: grid, the goal's)",
+    )
+    p.add_argument(
+        "--tuned-steps",
+        type=int,
+        default=2000,
+        help="first-phase steps of the tuned 64x3 row; the 128x3 row takes 3/4 of it (default 2000)",
+    )
+    p.add_argument(
+        "--goal-steps",
+        type=int,
+        default=8000,
+        help="first-phase steps of the tuned row aimed at the grid goal; a second phase of half as many "
+        "follows at lr 1e-4 (default 8000)",
+    )
+    p.add_argument(
+        "--digits",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="also train DCGANs on 16x16 digits (default: on)",
+    )
+    p.add_argument(
+        "--digit-losses",
+        nargs="+",
+        choices=list(ganlab.LOSSES),
+        default=["nonsaturating", "hinge", "lsgan"],
+    )
     p.add_argument("--digit-seeds", type=int, default=2, help="seeds per digit loss (default 2)")
-    p.add_argument("--digit-steps", type=int, default=300, help="generator steps per digit run (default 300)")
-    p.add_argument("--quick", action="store_true",
-                   help="a smoke run: 3 seeds, 200 steps, 32x2 MLPs, 2 digit losses x 1 seed x 50 steps")
-    p.add_argument("--threads", type=int, default=1, help="torch intra-op threads per worker (default 1)")
-    p.add_argument("--jobs", type=int, default=2, help="worker processes, one row at a time each (default 2)")
+    p.add_argument(
+        "--digit-steps", type=int, default=300, help="generator steps per digit run (default 300)"
+    )
+    p.add_argument(
+        "--quick",
+        action="store_true",
+        help="a smoke run: 3 seeds, 200 steps, 32x2 MLPs, 2 digit losses x 1 seed x 50 steps",
+    )
+    p.add_argument(
+        "--threads", type=int, default=1, help="torch intra-op threads per worker (default 1)"
+    )
+    p.add_argument(
+        "--jobs", type=int, default=2, help="worker processes, one row at a time each (default 2)"
+    )
     p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results")
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.steps, args.hidden, args.depth, args.batch = 3, 200, 32, 2, 64
         args.digit_losses, args.digit_seeds, args.digit_steps = args.digit_losses[:2], 1, 50
-    for name in ("seeds", "steps", "hidden", "depth", "batch", "goal_steps", "digit_seeds", "digit_steps", "threads",
-                 "jobs"):
+    for name in (
+        "seeds",
+        "steps",
+        "hidden",
+        "depth",
+        "batch",
+        "goal_steps",
+        "digit_seeds",
+        "digit_steps",
+        "threads",
+        "jobs",
+    ):
         if getattr(args, name) < 1:
             p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
     if not args.lr > 0:
@@ -412,26 +647,48 @@ def parse_args(argv=None):
 def main(argv=None) -> None:
     args = parse_args(argv)
     torch.set_num_threads(args.threads)
-    started, t0, load_start = datetime.datetime.now(datetime.timezone.utc), time.perf_counter(), os.getloadavg()[0]
-    variants = [Variant(loss, loss, args.hidden, args.depth, args.batch, ((args.steps, args.lr),))
-                for loss in args.losses]
-    main_variant = variants[0] if variants else Variant("-", "nonsaturating", args.hidden, args.depth, args.batch,
-                                                        ((args.steps, args.lr),))
+    started, t0, load_start = (
+        datetime.datetime.now(datetime.timezone.utc),
+        time.perf_counter(),
+        os.getloadavg()[0],
+    )
+    variants = [
+        Variant(loss, loss, args.hidden, args.depth, args.batch, ((args.steps, args.lr),))
+        for loss in args.losses
+    ]
+    main_variant = (
+        variants[0]
+        if variants
+        else Variant(
+            "-", "nonsaturating", args.hidden, args.depth, args.batch, ((args.steps, args.lr),)
+        )
+    )
     if args.tuned:
         extra = tuned(200, 300) if args.quick else tuned(args.tuned_steps, args.goal_steps)
         if args.quick:
-            extra = [dataclasses.replace(v, name=v.name + " (quick: 32x2, batch 64)", hidden=32, depth=2, batch=64)
-                     for v in extra]
+            extra = [
+                dataclasses.replace(
+                    v, name=v.name + " (quick: 32x2, batch 64)", hidden=32, depth=2, batch=64
+                )
+                for v in extra
+            ]
         variants += extra
     # Jobs: one per (mixture, configuration), one per digit loss; --jobs worker processes share them.
     # Longest first, so that the workers finish together: tuned rows, then the single-run losses.
-    jobs = [("toy", mixture, v) for v in variants[len(args.losses):] for mixture in args.tuned_mixtures]
-    jobs += [("toy", mixture, v) for v in sorted(variants[:len(args.losses)], key=lambda v: v.loss not in SINGLE_ONLY)
-             for mixture in args.mixtures]
+    jobs = [
+        ("toy", mixture, v) for v in variants[len(args.losses) :] for mixture in args.tuned_mixtures
+    ]
+    jobs += [
+        ("toy", mixture, v)
+        for v in sorted(variants[: len(args.losses)], key=lambda v: v.loss not in SINGLE_ONLY)
+        for mixture in args.mixtures
+    ]
     if args.digits:
         jobs += [("digits", loss, None) for loss in args.digit_losses]
     rows, digit_rows, floor = [], [], None
-    with ProcessPoolExecutor(args.jobs, initializer=torch.set_num_threads, initargs=(args.threads,)) as pool:
+    with ProcessPoolExecutor(
+        args.jobs, initializer=torch.set_num_threads, initargs=(args.threads,)
+    ) as pool:
         futures = [pool.submit(run_job, job, args) for job in jobs]
         for job, future in zip(jobs, tqdm(futures, desc="jobs")):
             kind, what, v = job
@@ -439,16 +696,31 @@ def main(argv=None) -> None:
             if kind == "toy":
                 rows += new
                 s = summarise(new)
-                print(f"{what:5s} {v.name:45s} modes {s['modes'][1]:g} [{s['modes_min']}-{s['modes_max']}] "
-                      f"HQ {100 * s['hq'][1]:.1f}% rKL {s['rkl']:.3f} wall/run {s['wall']:.1f} s", flush=True)
+                print(
+                    f"{what:5s} {v.name:45s} modes {s['modes'][1]:g} [{s['modes_min']}-{s['modes_max']}] "
+                    f"HQ {100 * s['hq'][1]:.1f}% rKL {s['rkl']:.3f} wall/run {s['wall']:.1f} s",
+                    flush=True,
+                )
             else:
                 digit_rows += new
                 floor = extra
-                print(f"digits {what}: FD {[r['fd'] for r in new]} (floor {extra['fd']:.2f})", flush=True)
+                print(
+                    f"digits {what}: FD {[r['fd'] for r in new]} (floor {extra['fd']:.2f})",
+                    flush=True,
+                )
             # Rewrite both files after every job: a run cut short still leaves what it measured.
-            text = write(args, main_variant, variants, rows, digit_rows, floor, started, time.perf_counter() - t0,
-                         load_start)
-    print(text[text.index("## Protocol"):])
+            text = write(
+                args,
+                main_variant,
+                variants,
+                rows,
+                digit_rows,
+                floor,
+                started,
+                time.perf_counter() - t0,
+                load_start,
+            )
+    print(text[text.index("## Protocol") :])
     print(f"wrote {args.out_dir / 'variants_cpu.md'} and {args.out_dir / 'variants_cpu.csv'}")
 
 

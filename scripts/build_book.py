@@ -54,7 +54,9 @@ def student_sources(dest: Path, execute: bool) -> Path:
     """Copy the book to ``dest`` without solutions; return the config file to build it with."""
     if dest.exists():
         shutil.rmtree(dest)
-    shutil.copytree(ROOT / "book", dest / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints"))
+    shutil.copytree(
+        ROOT / "book", dest / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
+    )
     shutil.copy(ROOT / "_toc.yml", dest / "_toc.yml")
     for path in (dest / "book").glob("*.ipynb"):
         strip_notebook(path)
@@ -70,10 +72,16 @@ def student_sources(dest: Path, execute: bool) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--student", action="store_true", help="build without solutions")
-    parser.add_argument("--no-execute", action="store_true", help="do not run the notebooks (structure only)")
-    parser.add_argument("--out", type=Path, default=None, help="output folder (default _build/student or .)")
+    parser.add_argument(
+        "--no-execute", action="store_true", help="do not run the notebooks (structure only)"
+    )
+    parser.add_argument(
+        "--out", type=Path, default=None, help="output folder (default _build/student or .)"
+    )
     args = parser.parse_args(argv)
     exe = shutil.which("jupyter-book") or str(Path(sys.executable).parent / "jupyter-book")
     command = [exe, "build"]

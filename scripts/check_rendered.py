@@ -39,7 +39,9 @@ from urllib.parse import quote, urlsplit
 from bs4 import BeautifulSoup  # installed with jupyter-book (pydata-sphinx-theme needs it)
 
 COLAB = "https://colab.research.google.com/"
-BUDGET_MS = 20_000  # virtual time a page gets to load and run its scripts (it passes fast when idle)
+BUDGET_MS = (
+    20_000  # virtual time a page gets to load and run its scripts (it passes fast when idle)
+)
 # Script errors of the toolchain itself, not of the book, with why each is harmless.
 KNOWN_SCRIPT_ERRORS = {
     # sphinx-thebe 0.3.1 adds its one-line config script twice under Jupyter Book 1; the first
@@ -103,20 +105,32 @@ class PageReport:
 
     path: str  # relative to the HTML folder, e.g. "book/04_optimal_discriminator.html"
     probed: bool = False  # the probe finished within the time budget
-    errors: list[str] = field(default_factory=list)  # error outputs and tracebacks (their last line)
+    errors: list[str] = field(
+        default_factory=list
+    )  # error outputs and tracebacks (their last line)
     stderr: list[str] = field(default_factory=list)  # stderr outputs (warnings; progress bars)
     math: int = 0  # formulas typeset by MathJax
     untypeset: list[str] = field(default_factory=list)  # math elements left as TeX source
-    math_errors: list[str] = field(default_factory=list)  # MathJax's messages for formulas it could not parse
-    raw_tex: list[str] = field(default_factory=list)  # prose with $...$ or $$ that never became math
+    math_errors: list[str] = field(
+        default_factory=list
+    )  # MathJax's messages for formulas it could not parse
+    raw_tex: list[str] = field(
+        default_factory=list
+    )  # prose with $...$ or $$ that never became math
     output_images: int = 0  # <img> in cell outputs (figures), animations not counted
     broken_images: list[str] = field(default_factory=list)  # src of every <img> that did not decode
-    animations: list[int] = field(default_factory=list)  # frames of each jshtml animation (0: none shown)
-    videos: list[int] = field(default_factory=list)  # readyState of each <video> (0: nothing loaded)
+    animations: list[int] = field(
+        default_factory=list
+    )  # frames of each jshtml animation (0: none shown)
+    videos: list[int] = field(
+        default_factory=list
+    )  # readyState of each <video> (0: nothing loaded)
     launch: list[str] = field(default_factory=list)  # Colab launch links
     search_results: list[str] = field(default_factory=list)  # hrefs listed by the search page
     js_errors: list[str] = field(default_factory=list)  # uncaught exceptions in the page's scripts
-    failed_loads: list[str] = field(default_factory=list)  # scripts, styles, images that failed to load
+    failed_loads: list[str] = field(
+        default_factory=list
+    )  # scripts, styles, images that failed to load
     screenshot: str | None = None
 
     def problems(self, notebook: bool = False, online: bool = False) -> list[str]:
@@ -136,7 +150,9 @@ class PageReport:
         found += [f"script error: {e}" for e in self.js_errors]
         found += [f"failed to load: {url}" for url in self.failed_loads if online or is_local(url)]
         source = self.path.removesuffix(".html") + ".ipynb"
-        if notebook and not any(href.startswith(COLAB) and href.endswith("/" + source) for href in self.launch):
+        if notebook and not any(
+            href.startswith(COLAB) and href.endswith("/" + source) for href in self.launch
+        ):
             found.append(f"no Colab launch button for {source} (links: {self.launch})")
         return found
 
@@ -164,35 +180,54 @@ NOT_PROSE = ("script", "style", "pre", "code", "textarea", "mjx-container")
 def parse_page(dom: str, path: str) -> PageReport:
     """Read a page's report from its DOM, as dumped after the probe ran (see ``PROBE``)."""
     soup = BeautifulSoup(dom, "html.parser")
-    page = PageReport(path=path, probed=soup.html is not None and soup.html.get("data-probe") == "done")
+    page = PageReport(
+        path=path, probed=soup.html is not None and soup.html.get("data-probe") == "done"
+    )
     report = soup.find("script", id="probe-report")
     if report is not None:
         data = json.loads(report.string or "{}")
-        page.js_errors = [e for e in data.get("js_errors", []) if not any(k in e for k in KNOWN_SCRIPT_ERRORS)]
+        page.js_errors = [
+            e for e in data.get("js_errors", []) if not any(k in e for k in KNOWN_SCRIPT_ERRORS)
+        ]
         page.failed_loads = data.get("failed_loads", [])
     # myst-nb renders an error output as .output.traceback; docutils problems as .system-message
     for el in soup.select(".output.traceback, .output.error, .system-message"):
         page.errors.append(last_line(el.get_text()))
     for el in soup.select(".cell_output"):
-        if "Traceback (most recent call last)" in el.get_text() and not el.select(".output.traceback"):
+        if "Traceback (most recent call last)" in el.get_text() and not el.select(
+            ".output.traceback"
+        ):
             page.errors.append(last_line(el.get_text()))
     page.stderr = [short(el.get_text()) for el in soup.select(".output.stderr")]
     page.math = len(soup.find_all("mjx-container"))
-    page.untypeset = [short(el.get_text()) for el in soup.select(".math") if el.find("mjx-container") is None]
-    page.math_errors = [short(el.get("data-mjx-error") or el.get_text()) for el in soup.find_all("mjx-merror")]
+    page.untypeset = [
+        short(el.get_text()) for el in soup.select(".math") if el.find("mjx-container") is None
+    ]
+    page.math_errors = [
+        short(el.get("data-mjx-error") or el.get_text()) for el in soup.find_all("mjx-merror")
+    ]
     # A "$" drawn inside a formula (MathJax's glyph class mjx-c24) is a dollar sign that paired with the
     # wrong partner: e.g. $$...$$ written inside a list item, which dollarmath leaves as text.
-    page.raw_tex += [f"a $ typeset inside: {short(el.get_text())}" for el in soup.select(".math")
-                     if el.select_one("mjx-c.mjx-c24") is not None]
+    page.raw_tex += [
+        f"a $ typeset inside: {short(el.get_text())}"
+        for el in soup.select(".math")
+        if el.select_one("mjx-c.mjx-c24") is not None
+    ]
     body = soup.body or soup
     for text in body.find_all(string=RAW_TEX):
-        if not any(parent.name in NOT_PROSE or "highlight" in (parent.get("class") or [])
-                   for parent in text.parents):
+        if not any(
+            parent.name in NOT_PROSE or "highlight" in (parent.get("class") or [])
+            for parent in text.parents
+        ):
             page.raw_tex.append(short(str(text)))
     for img in soup.find_all("img"):
         if int(img.get("data-probe-width") or 0) == 0:
             page.broken_images.append(short(img.get("src") or "(no src)"))
-    figures = [img for img in soup.select(".cell_output img") if img.find_parent(class_="animation") is None]
+    figures = [
+        img
+        for img in soup.select(".cell_output img")
+        if img.find_parent(class_="animation") is None
+    ]
     page.output_images = len(figures)
     for anim in soup.select(".animation"):
         img, slider = anim.find("img"), anim.find("input", attrs={"type": "range"})
@@ -202,7 +237,9 @@ def parse_page(dom: str, path: str) -> PageReport:
     page.launch = [a["href"] for a in soup.find_all("a", href=True) if a["href"].startswith(COLAB)]
     results = soup.find(id="search-results")
     if results is not None:
-        page.search_results = [a["href"] for li in results.find_all("li") for a in li.find_all("a", href=True)[:1]]
+        page.search_results = [
+            a["href"] for li in results.find_all("li") for a in li.find_all("a", href=True)[:1]
+        ]
     return page
 
 
@@ -230,7 +267,9 @@ class ProbeHandler(SimpleHTTPRequestHandler):
 @contextmanager
 def serve(html_dir: Path):
     """Serve ``html_dir`` on a free localhost port; yield its base URL."""
-    server = ThreadingHTTPServer(("127.0.0.1", 0), functools.partial(ProbeHandler, directory=str(html_dir)))
+    server = ThreadingHTTPServer(
+        ("127.0.0.1", 0), functools.partial(ProbeHandler, directory=str(html_dir))
+    )
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:
@@ -244,23 +283,46 @@ def find_chromium() -> str | None:
     """The browser to drive: $CHROMIUM, else the first of chromium, chromium-browser, google-chrome on PATH."""
     if os.environ.get("CHROMIUM"):
         return os.environ["CHROMIUM"]
-    return next(filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None)
+    return next(
+        filter(None, map(shutil.which, ["chromium", "chromium-browser", "google-chrome"])), None
+    )
 
 
-def load(url: str, chromium: str, profile: Path, screenshot: Path | None = None, online: bool = False,
-         budget_ms: int = BUDGET_MS) -> str:
+def load(
+    url: str,
+    chromium: str,
+    profile: Path,
+    screenshot: Path | None = None,
+    online: bool = False,
+    budget_ms: int = BUDGET_MS,
+) -> str:
     """The DOM of ``url`` after its scripts ran (and a 1280x2000 screenshot, if asked for)."""
-    command = [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-               "--disable-background-networking", "--disable-component-update", "--disable-sync",
-               "--disable-dev-shm-usage", "--hide-scrollbars", f"--user-data-dir={profile}",
-               f"--virtual-time-budget={budget_ms}", "--window-size=1280,2000", "--dump-dom"]
+    command = [
+        chromium,
+        "--headless",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-quic",
+        "--no-first-run",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--disable-dev-shm-usage",
+        "--hide-scrollbars",
+        f"--user-data-dir={profile}",
+        f"--virtual-time-budget={budget_ms}",
+        "--window-size=1280,2000",
+        "--dump-dom",
+    ]
     if not online:  # every host but localhost unresolvable: what CI sees
         command.append("--host-resolver-rules=MAP * ~NOTFOUND, EXCLUDE 127.0.0.1")
     if screenshot is not None:
         command.append(f"--screenshot={screenshot}")
     result = subprocess.run(command + [url], capture_output=True, text=True, timeout=180)
     if result.returncode != 0 or "<html" not in result.stdout:
-        raise RuntimeError(f"{chromium} failed on {url} (exit {result.returncode}):\n{result.stderr[-3000:]}")
+        raise RuntimeError(
+            f"{chromium} failed on {url} (exit {result.returncode}):\n{result.stderr[-3000:]}"
+        )
     return result.stdout
 
 
@@ -279,8 +341,14 @@ def is_notebook(html_dir: Path, page: str) -> bool:
     return (html_dir / "_sources" / page).with_suffix(".ipynb").exists()
 
 
-def check_book(html_dir: Path, screenshots: Path | None = None, query: str = "discriminator",
-               online: bool = False, chromium: str | None = None, jobs: int = 2) -> dict[str, PageReport]:
+def check_book(
+    html_dir: Path,
+    screenshots: Path | None = None,
+    query: str = "discriminator",
+    online: bool = False,
+    chromium: str | None = None,
+    jobs: int = 2,
+) -> dict[str, PageReport]:
     """Load every page of ``html_dir``, and its search page for ``query``; return the reports by path.
 
     ``jobs`` browsers run at once, each with its own profile (a page costs seconds of CPU: MathJax).
@@ -291,15 +359,28 @@ def check_book(html_dir: Path, screenshots: Path | None = None, query: str = "di
     html_dir = Path(html_dir)
     if screenshots is not None:
         screenshots.mkdir(parents=True, exist_ok=True)
-    targets = [(page, page) for page in book_pages(html_dir)] + [("search.html", f"search.html?q={quote(query)}")]
+    targets = [(page, page) for page in book_pages(html_dir)] + [
+        ("search.html", f"search.html?q={quote(query)}")
+    ]
 
     def check(page: str, target: str) -> PageReport:
-        shot = None if screenshots is None else screenshots / (page.removesuffix(".html").replace("/", "__") + ".png")
+        shot = (
+            None
+            if screenshots is None
+            else screenshots / (page.removesuffix(".html").replace("/", "__") + ".png")
+        )
         if shot is not None:
-            shot.unlink(missing_ok=True)  # a screenshot left from an earlier run would pass for this one
-        for budget in (BUDGET_MS, 4 * BUDGET_MS):  # a busy machine can need longer: one retry with more time
+            shot.unlink(
+                missing_ok=True
+            )  # a screenshot left from an earlier run would pass for this one
+        for budget in (
+            BUDGET_MS,
+            4 * BUDGET_MS,
+        ):  # a busy machine can need longer: one retry with more time
             with tempfile.TemporaryDirectory() as profile:
-                report = parse_page(load(base + target, chromium, Path(profile), shot, online, budget), page)
+                report = parse_page(
+                    load(base + target, chromium, Path(profile), shot, online, budget), page
+                )
             if report.probed:
                 break
         report.screenshot = str(shot) if shot is not None and shot.exists() else None
@@ -311,35 +392,59 @@ def check_book(html_dir: Path, screenshots: Path | None = None, query: str = "di
 
 def problems(html_dir: Path, reports: dict[str, PageReport], online: bool = False) -> list[str]:
     """Every problem of every page, as ``page: problem`` lines; the search page must list results."""
-    lines = [f"{page}: {p}" for page, report in reports.items()
-             for p in report.problems(notebook=is_notebook(Path(html_dir), page), online=online)]
+    lines = [
+        f"{page}: {p}"
+        for page, report in reports.items()
+        for p in report.problems(notebook=is_notebook(Path(html_dir), page), online=online)
+    ]
     if "search.html" in reports and not reports["search.html"].search_results:
         lines.append("search.html: no results listed")
     return lines
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("html", type=Path, help="the built HTML folder, e.g. _build/html")
-    parser.add_argument("--screenshots", type=Path, default=None, help="folder for one PNG per page")
-    parser.add_argument("--query", default="discriminator", help="word to search for on the search page")
-    parser.add_argument("--online", action="store_true", help="let the browser reach other hosts (CDNs)")
+    parser.add_argument(
+        "--screenshots", type=Path, default=None, help="folder for one PNG per page"
+    )
+    parser.add_argument(
+        "--query", default="discriminator", help="word to search for on the search page"
+    )
+    parser.add_argument(
+        "--online", action="store_true", help="let the browser reach other hosts (CDNs)"
+    )
     parser.add_argument("--jobs", type=int, default=2, help="browsers at once (default 2)")
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error(f"--jobs must be a positive integer, got {args.jobs}")
     if not (args.html / "search.html").exists():
-        parser.error(f"{args.html} is not a built book (no search.html); build it with jupyter-book first")
+        parser.error(
+            f"{args.html} is not a built book (no search.html); build it with jupyter-book first"
+        )
     reports = check_book(args.html, args.screenshots, args.query, args.online, jobs=args.jobs)
     for page, r in reports.items():
         extra = f"  results {len(r.search_results)}" if page == "search.html" else ""
-        print(f"{page:45s} math {r.math:4d}  figures {r.output_images:3d}  animations {len(r.animations)}"
-              f"  launch {len(r.launch)}{extra}")
-    for page, r in reports.items():  # not errors: warnings and progress bars; what only a CDN serves
+        print(
+            f"{page:45s} math {r.math:4d}  figures {r.output_images:3d}  animations {len(r.animations)}"
+            f"  launch {len(r.launch)}{extra}"
+        )
+    for (
+        page,
+        r,
+    ) in reports.items():  # not errors: warnings and progress bars; what only a CDN serves
         print("".join(f"note: {page}: stderr output: {text}\n" for text in r.stderr), end="")
         if not args.online:
-            print("".join(f"note: {page}: offline, not loaded: {url}\n" for url in r.failed_loads
-                          if not is_local(url)), end="")
+            print(
+                "".join(
+                    f"note: {page}: offline, not loaded: {url}\n"
+                    for url in r.failed_loads
+                    if not is_local(url)
+                ),
+                end="",
+            )
     found = problems(args.html, reports, args.online)
     print("\n".join(found) if found else f"no problems on {len(reports)} pages")
     if args.screenshots is not None:

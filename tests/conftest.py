@@ -73,7 +73,11 @@ def executed_notebooks(request) -> dict:
             cells_by_file.setdefault(item.parent, []).append(item)
     executed = {}
     for nb_file, cells in cells_by_file.items():
-        ran = {id(c.cell): c.test_outputs or [] for c in cells if c.test_outputs is not None or c.options["skip"]}
+        ran = {
+            id(c.cell): c.test_outputs or []
+            for c in cells
+            if c.test_outputs is not None or c.options["skip"]
+        }
         code = [cell for cell in nb_file.nb.cells if cell.cell_type == "code"]
         if not all(id(cell) in ran for cell in code):
             continue

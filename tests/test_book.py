@@ -47,24 +47,32 @@ def code_cells(path: Path) -> list[dict]:
 
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
     listed = toc_files()
-    on_disk = {str(p.relative_to(ROOT).with_suffix("")) for p in BOOK.glob("*") if p.suffix in {".md", ".ipynb"}}
+    on_disk = {
+        str(p.relative_to(ROOT).with_suffix(""))
+        for p in BOOK.glob("*")
+        if p.suffix in {".md", ".ipynb"}
+    }
     assert len(NOTEBOOKS) >= 2
-    assert on_disk == set(listed), f"not in _toc.yml: {on_disk - set(listed)}; missing: {set(listed) - on_disk}"
+    assert on_disk == set(listed), (
+        f"not in _toc.yml: {on_disk - set(listed)}; missing: {set(listed) - on_disk}"
+    )
     assert len(listed) == len(set(listed)), "a chapter is listed twice"
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_is_committed_without_outputs(path):
     for cell in code_cells(path):
-        assert cell["outputs"] == [] and cell["execution_count"] is None, \
+        assert cell["outputs"] == [] and cell["execution_count"] is None, (
             f"{path.name}: clear the outputs before committing (the book and nbval execute the notebooks)"
+        )
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_starts_with_the_setup_cell(path):
     cells = json.loads(path.read_text())["cells"]
-    assert cells[0]["cell_type"] == "markdown" and cells[0]["source"][0].startswith("("), \
+    assert cells[0]["cell_type"] == "markdown" and cells[0]["source"][0].startswith("("), (
         f"{path.name}: the first cell is the title with a (label)= target"
+    )
     assert "".join(code_cells(path)[0]["source"]) == setup_cell_source()
 
 
@@ -75,8 +83,19 @@ def test_the_install_url_is_the_configured_repository():
 
 def build(out: Path, *flags: str) -> Path:
     """Build the book with scripts/build_book.py, notebooks not executed (nbval runs them); return the HTML folder."""
-    result = subprocess.run([sys.executable, str(ROOT / "scripts" / "build_book.py"), "--no-execute", "--out", str(out),
-                             *flags], capture_output=True, text=True, timeout=900)
+    result = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "scripts" / "build_book.py"),
+            "--no-execute",
+            "--out",
+            str(out),
+            *flags,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=900,
+    )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
     return out / "_build" / "html"
 
@@ -89,7 +108,10 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
     assert "prop-optimal-d" in chapter and "colab.research.google.com" in chapter
     assert chapter.count('class="solution') >= 3  # instructors see the solutions (in dropdowns)
     bibliography = (html / "book" / "bibliography.html").read_text()
-    assert "Generative adversarial nets" in bibliography and bibliography.count('role="doc-biblioentry"') >= 8
+    assert (
+        "Generative adversarial nets" in bibliography
+        and bibliography.count('role="doc-biblioentry"') >= 8
+    )
 
 
 def test_student_build_has_exercises_but_no_solutions(tmp_path):
@@ -99,8 +121,11 @@ def test_student_build_has_exercises_but_no_solutions(tmp_path):
         download = (html / "_sources" / "book" / path.name).read_text()
         assert 'class="solution' not in page and "{solution}" not in download, path.name
         assert page.count('class="exercise') == "".join(
-            "".join(c["source"]) for c in json.loads(path.read_text())["cells"]).count("{exercise}")
-    assert "replace with your answer" in (html / "book" / "04_optimal_discriminator.html").read_text()
+            "".join(c["source"]) for c in json.loads(path.read_text())["cells"]
+        ).count("{exercise}")
+    assert (
+        "replace with your answer" in (html / "book" / "04_optimal_discriminator.html").read_text()
+    )
 
 
 def test_strip_solutions_handles_nested_fences_and_keeps_the_rest():

@@ -1,6 +1,5 @@
 """Atomic checkpoint files, and loading that refuses pickled code."""
 
-import collections
 
 import pytest
 import torch
@@ -10,7 +9,12 @@ from ganlab.checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 
 
 def test_round_trip_of_plain_data(tmp_path):
-    state = {"step": 3, "w": torch.arange(4.0), "config": {"betas": (0.5, 0.999), "path": None}, "log": [1.0, 2.0]}
+    state = {
+        "step": 3,
+        "w": torch.arange(4.0),
+        "config": {"betas": (0.5, 0.999), "path": None},
+        "log": [1.0, 2.0],
+    }
     save_checkpoint(state, tmp_path / "sub" / "c.pt")  # creates the folder
     back = load_checkpoint(tmp_path / "sub" / "c.pt")
     assert back["step"] == 3 and torch.equal(back["w"], state["w"])
@@ -40,7 +44,9 @@ class Payload:
 def test_arbitrary_pickled_objects_are_refused(tmp_path):
     path = tmp_path / "evil.pt"
     torch.save({"G": {}, "extra": Payload()}, path)
-    with pytest.raises(CheckpointError, match="refusing to load .*evil.pt.*objects other than tensors"):
+    with pytest.raises(
+        CheckpointError, match="refusing to load .*evil.pt.*objects other than tensors"
+    ):
         load_checkpoint(path)
 
 

@@ -83,7 +83,9 @@ def test_sample_draws_by_index_from_the_generator(digits32):
 
 def test_split_is_disjoint_and_covering():
     n = 101
-    tagged = ImageData(torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1), torch.arange(n) % 7, "tags", 7)
+    tagged = ImageData(
+        torch.arange(n, dtype=torch.float32).view(n, 1, 1, 1), torch.arange(n) % 7, "tags", 7
+    )
     first, second = tagged.split(0.3, seed=5)
     assert (len(first), len(second)) == (30, 71)
     ids = torch.cat([first.images.flatten(), second.images.flatten()]).long()
@@ -101,7 +103,9 @@ def test_channels_conversion(digits32):
     assert rgb.images.shape == (1797, 3, 32, 32)
     for c in range(3):
         assert torch.equal(rgb.images[:, c], digits32.images[:, 0])
-    assert torch.allclose(data.to_channels(rgb.images, 1), digits32.images, atol=1e-6)  # luma weights sum to 1
+    assert torch.allclose(
+        data.to_channels(rgb.images, 1), digits32.images, atol=1e-6
+    )  # luma weights sum to 1
     # pure red, green, blue in [0, 1] are (1, 0, 0) etc.; their grey is the luma weight, mapped to [-1, 1]
     primaries = torch.tensor([[1.0, -1, -1], [-1, 1, -1], [-1, -1, 1]]).view(3, 3, 1, 1)
     grey = data.to_channels(primaries, 1).flatten()
@@ -113,13 +117,17 @@ def test_channels_conversion(digits32):
 def test_max_items_is_a_seeded_subset(digits32):
     sub = data.load("digits", max_items=100, seed=1)
     assert len(sub) == 100
-    assert _nearest(sub.images, digits32.images).values.max() == 0  # every image is one of the full set's
+    assert (
+        _nearest(sub.images, digits32.images).values.max() == 0
+    )  # every image is one of the full set's
     assert torch.equal(data.load("digits", max_items=100, seed=1).images, sub.images)
     assert not torch.equal(data.load("digits", max_items=100, seed=2).images, sub.images)
 
 
 def test_errors_name_the_bad_value_and_the_choices():
-    with pytest.raises(ValueError, match="unknown data set 'mnsit'; choose one of: digits, mnist, fashion-mnist"):
+    with pytest.raises(
+        ValueError, match="unknown data set 'mnsit'; choose one of: digits, mnist, fashion-mnist"
+    ):
         data.load("mnsit")
     with pytest.raises(ValueError, match="image_size"):
         data.load("digits", image_size=0)
@@ -166,22 +174,32 @@ def test_stream_rebatches_and_draws_each_epoch_without_replacement(num_workers):
 def test_load_streams_when_over_the_memory_budget(digits32):
     stream = data.load("digits", max_bytes=1000, batch_size=64, seed=0)
     assert isinstance(stream, StreamingImages)
-    assert (len(stream), stream.channels, stream.image_size, stream.num_classes) == (1797, 1, 32, 10)
+    assert (len(stream), stream.channels, stream.image_size, stream.num_classes) == (
+        1797,
+        1,
+        32,
+        10,
+    )
     x, y = stream.sample_labeled(100, torch.Generator())
     assert x.shape == (100, 1, 32, 32) and y.shape == (100,) and x.dtype == torch.float32
     match = _nearest(x, digits32.images).indices
     assert torch.equal(digits32.images[match], x)  # real digits ...
     assert torch.equal(digits32.labels[match], y)  # ... with their labels
     assert isinstance(stream.to("cpu"), StreamingImages)
-    assert isinstance(data.load("digits", max_bytes=1797 * 32 * 32 * 4), ImageData)  # exactly at the budget
+    assert isinstance(
+        data.load("digits", max_bytes=1797 * 32 * 32 * 4), ImageData
+    )  # exactly at the budget
 
 
 # --- torchvision loaders, on files written here (never a download) ---------------------------------
 
+
 def _write_idx(path, array: np.ndarray):
     """An IDX file as MNIST ships it: magic (0, 0, uint8 code 8, ndim), big-endian sizes, the bytes."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(f">{array.ndim}I", *array.shape)
+    header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(
+        f">{array.ndim}I", *array.shape
+    )
     path.write_bytes(header + array.astype(np.uint8).tobytes())
 
 
@@ -208,14 +226,20 @@ def test_mnist_from_idx_files(tmp_path, name, folder):
     assert d.images[0].eq(-1).all() and d.images[9].eq(1).all()  # 0 -> -1, 255 -> 1 exactly
     assert torch.equal(d.labels, torch.as_tensor(labels).long())
     up = data.load(name, image_size=32, root=tmp_path, channels=3)
-    assert up.images.shape == (10, 3, 32, 32) and up.images[9].eq(1).all() and up.images[0].eq(-1).all()
+    assert (
+        up.images.shape == (10, 3, 32, 32)
+        and up.images[9].eq(1).all()
+        and up.images[0].eq(-1).all()
+    )
 
 
 def test_mnist_stream_matches_the_in_memory_images(tmp_path):
     pytest.importorskip("torchvision")
     _write_mnist(tmp_path)
     held = data.load("mnist", image_size=28, root=tmp_path)
-    stream = data.load("mnist", image_size=28, root=tmp_path, max_bytes=1, batch_size=5, num_workers=0)
+    stream = data.load(
+        "mnist", image_size=28, root=tmp_path, max_bytes=1, batch_size=5, num_workers=0
+    )
     assert isinstance(stream, StreamingImages)
     x, y = stream.sample_labeled(10)  # one epoch: every image once, in shuffled order
     order = _nearest(x, held.images).indices
@@ -252,7 +276,9 @@ def test_image_folder_from_pngs(tmp_path):
     assert d.labels.tolist() == [0, 0, 0, 1, 1]  # sub-folders in sorted order are the classes
     assert torch.equal(d.images[0], torch.tensor([1.0, -1, -1]).view(3, 1, 1).expand(3, 16, 16))
     assert d.images[3:].eq(1).all()  # resize short side to 16 (32x16), crop the middle 16 columns
-    grey = data.load("folder", image_size=16, root=tmp_path, channels=1, num_workers=0, progress=False)
+    grey = data.load(
+        "folder", image_size=16, root=tmp_path, channels=1, num_workers=0, progress=False
+    )
     assert torch.allclose(grey.images[:3], torch.full((3, 1, 16, 16), 2 * 0.299 - 1), atol=1e-6)
 
 
@@ -269,7 +295,9 @@ def test_cifar10_batches_are_read_channels_first(tmp_path, monkeypatch):
     folder = tmp_path / "cifar-10-batches-py"
     folder.mkdir()
     pixel = np.array([255, 0, 128], dtype=np.uint8)  # R, G, B
-    rows = np.repeat(pixel, 32 * 32)[None].repeat(4, 0)  # CIFAR rows: 1024 R, then 1024 G, then 1024 B
+    rows = np.repeat(pixel, 32 * 32)[None].repeat(
+        4, 0
+    )  # CIFAR rows: 1024 R, then 1024 G, then 1024 B
     for name in [f"data_batch_{i}" for i in range(1, 6)] + ["test_batch"]:
         with open(folder / name, "wb") as f:
             pickle.dump({"data": rows, "labels": [7, 0, 2, 9]}, f)
@@ -277,7 +305,9 @@ def test_cifar10_batches_are_read_channels_first(tmp_path, monkeypatch):
         pickle.dump({"label_names": [f"class{i}" for i in range(10)]}, f)
     d = data.load("cifar10", image_size=32, root=tmp_path)
     assert d.images.shape == (20, 3, 32, 32) and d.num_classes == 10  # five training batches of 4
-    assert torch.allclose(d.images[:, :, 5, 7], torch.tensor([1.0, -1.0, 128 / 127.5 - 1]).expand(20, 3), atol=1e-6)
+    assert torch.allclose(
+        d.images[:, :, 5, 7], torch.tensor([1.0, -1.0, 128 / 127.5 - 1]).expand(20, 3), atol=1e-6
+    )
     assert d.labels.tolist() == [7, 0, 2, 9] * 5
 
 
@@ -289,9 +319,16 @@ def test_celeba_is_centre_cropped_and_unlabelled(tmp_path, monkeypatch):
     face[40:178] = 255  # black above and below the middle: the centre crop keeps only white
     names = [f"{i:06d}.jpg" for i in range(1, 4)]
     for name in names:
-        _png(folder / "img_align_celeba" / name, face)  # PNG bytes: PIL reads by content, losslessly
-    table = lambda header, width: "\n".join(  # noqa: E731
-        ([str(len(names)), header] if header else []) + [f"{n} " + " ".join(["1"] * width) for n in names]) + "\n"
+        _png(
+            folder / "img_align_celeba" / name, face
+        )  # PNG bytes: PIL reads by content, losslessly
+    table = lambda header, width: (
+        "\n".join(  # noqa: E731
+            ([str(len(names)), header] if header else [])
+            + [f"{n} " + " ".join(["1"] * width) for n in names]
+        )
+        + "\n"
+    )
     (folder / "list_eval_partition.txt").write_text(table(None, 1))
     (folder / "identity_CelebA.txt").write_text(table(None, 1))
     (folder / "list_bbox_celeba.txt").write_text(table("image_id x_1 y_1 width height", 4))

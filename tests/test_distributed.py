@@ -11,8 +11,16 @@ import ganlab
 from ganlab import distributed
 from ganlab.models import dcgan
 
-CFG = ganlab.TrainConfig(num_steps=6, batch_real=64, batch_fake=64, batch_g=64, log_every=4, progress=False,
-                         device="cpu", seed=3)
+CFG = ganlab.TrainConfig(
+    num_steps=6,
+    batch_real=64,
+    batch_fake=64,
+    batch_g=64,
+    log_every=4,
+    progress=False,
+    device="cpu",
+    seed=3,
+)
 
 
 def toy_run(out_dir, cfg=CFG):
@@ -24,7 +32,9 @@ def toy_run(out_dir, cfg=CFG):
 def dcgan_run(out_dir, cfg=CFG):
     digits = ganlab.data.digits(16)
     G, D = dcgan(8, 1, 16, 8, seed=1)
-    history = ganlab.train(G, D, digits.sample, ganlab.TrainConfig(**{**cfg.__dict__, "num_steps": 2}))
+    history = ganlab.train(
+        G, D, digits.sample, ganlab.TrainConfig(**{**cfg.__dict__, "num_steps": 2})
+    )
     return G, D, history
 
 
@@ -34,8 +44,12 @@ def penalised_run(out_dir, cfg=CFG, **penalty):
 
 R1 = dict(r1=2.0)
 GP = dict(loss="wgan-gp", betas=(0.5, 0.9), lr_d=1e-4, lr_g=1e-4)
-RUNS = {"toy": toy_run, "dcgan": dcgan_run, "toy_r1": lambda out, cfg=CFG: penalised_run(out, cfg, **R1),
-        "toy_gp": lambda out, cfg=CFG: penalised_run(out, cfg, **GP)}
+RUNS = {
+    "toy": toy_run,
+    "dcgan": dcgan_run,
+    "toy_r1": lambda out, cfg=CFG: penalised_run(out, cfg, **R1),
+    "toy_gp": lambda out, cfg=CFG: penalised_run(out, cfg, **GP),
+}
 
 
 def worker(rank, world_size, store, out_dir, kind, checkpoint):
@@ -45,14 +59,26 @@ def worker(rank, world_size, store, out_dir, kind, checkpoint):
     try:
         cfg = ganlab.TrainConfig(**{**CFG.__dict__, "checkpoint_path": checkpoint})
         G, D, history = RUNS[kind](out_dir, cfg)
-        torch.save({"G": G.state_dict(), "D": D.state_dict(), "loss_d": history.loss_d,
-                    "world": distributed.world().size}, os.path.join(out_dir, f"rank{rank}.pt"))
+        torch.save(
+            {
+                "G": G.state_dict(),
+                "D": D.state_dict(),
+                "loss_d": history.loss_d,
+                "world": distributed.world().size,
+            },
+            os.path.join(out_dir, f"rank{rank}.pt"),
+        )
     finally:
         dist.destroy_process_group()
 
 
 def launch(tmp_path, kind, checkpoint=None):
-    mp.spawn(worker, args=(2, str(tmp_path / "store"), str(tmp_path), kind, checkpoint), nprocs=2, join=True)
+    mp.spawn(
+        worker,
+        args=(2, str(tmp_path / "store"), str(tmp_path), kind, checkpoint),
+        nprocs=2,
+        join=True,
+    )
     return [torch.load(tmp_path / f"rank{r}.pt") for r in range(2)]
 
 
@@ -67,8 +93,12 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path):
     # DDP keeps the two processes' weights identical ...
     assert all(torch.equal(ranks[0]["G"][k], ranks[1]["G"][k]) for k in ranks[0]["G"])
     # ... and equal, up to the order of float sums in the all-reduce, to one process with the whole batch.
-    assert close(ranks[0]["G"], G1.state_dict(), atol=1e-5) and close(ranks[0]["D"], D1.state_dict(), atol=1e-5)
-    assert ranks[0]["loss_d"] == pytest.approx(h1.loss_d, abs=1e-5)  # traces averaged over the processes
+    assert close(ranks[0]["G"], G1.state_dict(), atol=1e-5) and close(
+        ranks[0]["D"], D1.state_dict(), atol=1e-5
+    )
+    assert ranks[0]["loss_d"] == pytest.approx(
+        h1.loss_d, abs=1e-5
+    )  # traces averaged over the processes
     G0, _ = ganlab.toy_gan(2, hidden=32, depth=2, seed=1)
     assert not close(ranks[0]["G"], G0.state_dict(), atol=1e-3)  # it trained
     # only rank 0 wrote the checkpoint, and it holds the final weights
@@ -85,7 +115,11 @@ def test_dcgan_with_batchnorm_stays_in_sync_across_processes(tmp_path):
         assert not all(torch.equal(ranks[0][net][k], ranks[1][net][k]) for k in ranks[0][net])
     G1, _, _ = dcgan_run(tmp_path)
     # Each process normalises its own half-batch, so the result is close to, not equal to, one process.
-    diff = max((ranks[0]["G"][k] - v).abs().max().item() for k, v in G1.state_dict().items() if v.is_floating_point())
+    diff = max(
+        (ranks[0]["G"][k] - v).abs().max().item()
+        for k, v in G1.state_dict().items()
+        if v.is_floating_point()
+    )
     assert 0 < diff < 1e-2
 
 
@@ -101,20 +135,49 @@ def test_shard_and_batch_checks():
 
 def test_torchrun_launches_the_cli_on_two_processes(tmp_path):
     import json
+    import socket
     import subprocess
     import sys
 
-    import socket
-
-    with socket.socket() as probe:  # a free port for the rendezvous (torchrun's port 0 does not work with it)
+    with (
+        socket.socket() as probe
+    ):  # a free port for the rendezvous (torchrun's port 0 does not work with it)
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     out = tmp_path / "run"
-    command = [sys.executable, "-m", "torch.distributed.run", "--nproc-per-node", "2", "--master-port", str(port),
-               "-m", "ganlab", "train", "toy", "--steps", "6", "--batch-size", "32", "--hidden", "16", "--depth", "2",
-               "--eval-every", "3", "--no-progress", "--out", str(out)]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=180,
-                            env={**os.environ, "OMP_NUM_THREADS": "1"})
+    command = [
+        sys.executable,
+        "-m",
+        "torch.distributed.run",
+        "--nproc-per-node",
+        "2",
+        "--master-port",
+        str(port),
+        "-m",
+        "ganlab",
+        "train",
+        "toy",
+        "--steps",
+        "6",
+        "--batch-size",
+        "32",
+        "--hidden",
+        "16",
+        "--depth",
+        "2",
+        "--eval-every",
+        "3",
+        "--no-progress",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(
+        command,
+        capture_output=True,
+        text=True,
+        timeout=180,
+        env={**os.environ, "OMP_NUM_THREADS": "1"},
+    )
     assert result.returncode == 0, result.stderr[-2000:]
     summary = json.loads((out / "summary.json").read_text())
     assert summary["steps"] == 6 and summary["config"]["batch_real"] == 32
@@ -128,10 +191,14 @@ def test_a_penalised_discriminator_trains_across_processes_like_one(tmp_path):
     G1, D1, h1 = penalised_run(tmp_path, **R1)
     for net in ("G", "D"):
         assert all(torch.equal(ranks[0][net][k], ranks[1][net][k]) for k in ranks[0][net])
-    assert close(ranks[0]["G"], G1.state_dict(), atol=1e-5) and close(ranks[0]["D"], D1.state_dict(), atol=1e-5)
+    assert close(ranks[0]["G"], G1.state_dict(), atol=1e-5) and close(
+        ranks[0]["D"], D1.state_dict(), atol=1e-5
+    )
     assert ranks[0]["loss_d"] == pytest.approx(h1.loss_d, abs=1e-5)
     G_bare, D_bare, _ = toy_run(tmp_path)
-    assert not close(D1.state_dict(), D_bare.state_dict(), atol=1e-4)  # the penalty changed the training
+    assert not close(
+        D1.state_dict(), D_bare.state_dict(), atol=1e-4
+    )  # the penalty changed the training
 
 
 def test_wgan_gp_across_processes_keeps_them_in_sync(tmp_path):

@@ -8,8 +8,8 @@ import torch.nn.functional as F
 from ganlab import exercises
 from ganlab.losses import discriminator_bce, generator_minimax, generator_nonsaturating
 
-
 # Chapter 2: binary cross-entropy from logits -------------------------------------------------
+
 
 def stable_bce(logits, labels):
     """The right answer, written without F.softplus: max(−l, 0) + log1p(exp(−|l|)) = −log σ(l)."""
@@ -35,21 +35,29 @@ def naive(logits, labels):
     return -(labels * torch.log(d) + (1 - labels) * torch.log(1 - d)).mean()
 
 
-@pytest.mark.parametrize("fn, words", [
-    (naive, "overflow"),
-    (lambda l, y: F.binary_cross_entropy(torch.sigmoid(l), y), "clamps log at −100"),
-    (lambda l, y: stable_bce(l, y) * len(l), "sum"),
-    (lambda l, y: -stable_bce(l, y), "wrong sign"),
-    (lambda l, y: stable_bce(l, 1 - y), "swapped labels"),
-    (lambda l, y: torch.where(y > 0.5, F.softplus(-l), F.softplus(l)).mean(), "soft"),
-    (lambda l, y: torch.where(l.abs() > 20, y * F.softplus(-l) + (1 - y) * F.softplus(l),
-                              -(y * torch.log(torch.sigmoid(l)) + (1 - y) * torch.log(1 - torch.sigmoid(l)))).mean(),
-     "NaN or inf"),
-    (lambda l, y: stable_bce(l, y).item(), "gradients do not reach"),
-    (lambda l, y: y * F.softplus(-l) + (1 - y) * F.softplus(l), "one number"),
-    (lambda l, y: torch.zeros(()), "expected"),
-    (lambda l, y: 1 / 0, "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "fn, words",
+    [
+        (naive, "overflow"),
+        (lambda l, y: F.binary_cross_entropy(torch.sigmoid(l), y), "clamps log at −100"),
+        (lambda l, y: stable_bce(l, y) * len(l), "sum"),
+        (lambda l, y: -stable_bce(l, y), "wrong sign"),
+        (lambda l, y: stable_bce(l, 1 - y), "swapped labels"),
+        (lambda l, y: torch.where(y > 0.5, F.softplus(-l), F.softplus(l)).mean(), "soft"),
+        (
+            lambda l, y: torch.where(
+                l.abs() > 20,
+                y * F.softplus(-l) + (1 - y) * F.softplus(l),
+                -(y * torch.log(torch.sigmoid(l)) + (1 - y) * torch.log(1 - torch.sigmoid(l))),
+            ).mean(),
+            "NaN or inf",
+        ),
+        (lambda l, y: stable_bce(l, y).item(), "gradients do not reach"),
+        (lambda l, y: y * F.softplus(-l) + (1 - y) * F.softplus(l), "one number"),
+        (lambda l, y: torch.zeros(()), "expected"),
+        (lambda l, y: 1 / 0, "ZeroDivisionError"),
+    ],
+)
 def test_check_bce_names_the_mistake(fn, words):
     with np.errstate(all="ignore"):
         check = exercises.check_bce(fn)
@@ -60,9 +68,18 @@ def test_check_bce_names_the_mistake(fn, words):
 def test_check_smoothed_optimum_right_and_wrong():
     assert exercises.check_smoothed_optimum(lambda p, q, a: a * p / (p + q))
     assert "unsmoothed" in exercises.check_smoothed_optimum(lambda p, q, a: p / (p + q)).message
-    assert "both labels" in exercises.check_smoothed_optimum(lambda p, q, a: (a * p + (1 - a) * q) / (p + q)).message
-    assert "prior weight" in exercises.check_smoothed_optimum(lambda p, q, a: a * p / (a * p + q)).message
-    assert "fixed number" in exercises.check_smoothed_optimum(lambda p, q, a: 0.9 * p / (p + q)).message
+    assert (
+        "both labels"
+        in exercises.check_smoothed_optimum(lambda p, q, a: (a * p + (1 - a) * q) / (p + q)).message
+    )
+    assert (
+        "prior weight"
+        in exercises.check_smoothed_optimum(lambda p, q, a: a * p / (a * p + q)).message
+    )
+    assert (
+        "fixed number"
+        in exercises.check_smoothed_optimum(lambda p, q, a: 0.9 * p / (p + q)).message
+    )
     assert "shape" in exercises.check_smoothed_optimum(lambda p, q, a: 0.5).message
 
 
@@ -76,6 +93,7 @@ def test_smoothed_optimum_maximises_the_pointwise_objective():
 
 # Chapter 5: one training step ------------------------------------------------------------------
 
+
 def right_step(G, D, opt_g, opt_d, x_real, z_d, z_g):
     opt_d.zero_grad()
     with torch.no_grad():
@@ -87,8 +105,16 @@ def right_step(G, D, opt_g, opt_d, x_real, z_d, z_g):
     opt_g.step()
 
 
-def make_step(detach=True, zero_d=True, zero_g=True, step_d_in_g=False, z_for_g="z_g", g_loss=generator_nonsaturating,
-              swap=False, g_first=False):
+def make_step(
+    detach=True,
+    zero_d=True,
+    zero_g=True,
+    step_d_in_g=False,
+    z_for_g="z_g",
+    g_loss=generator_nonsaturating,
+    swap=False,
+    g_first=False,
+):
     """A hand-written step with one mistake switched on (independent of the check's own reference)."""
 
     def step(G, D, opt_g, opt_d, x_real, z_d, z_g):
@@ -96,7 +122,11 @@ def make_step(detach=True, zero_d=True, zero_g=True, step_d_in_g=False, z_for_g=
             if zero_d:
                 D.zero_grad()
             x_fake = G(z_d).detach() if detach else G(z_d)
-            loss = discriminator_bce(D(x_fake), D(x_real)) if swap else discriminator_bce(D(x_real), D(x_fake))
+            loss = (
+                discriminator_bce(D(x_fake), D(x_real))
+                if swap
+                else discriminator_bce(D(x_real), D(x_fake))
+            )
             loss.backward()
             opt_d.step()
 
@@ -117,21 +147,26 @@ def make_step(detach=True, zero_d=True, zero_g=True, step_d_in_g=False, z_for_g=
 def test_check_training_step_accepts_the_right_step():
     check = exercises.check_training_step(right_step)
     assert check and "right" in check.message
-    assert exercises.check_training_step(make_step())  # the same step written with module.zero_grad()
+    assert exercises.check_training_step(
+        make_step()
+    )  # the same step written with module.zero_grad()
 
 
-@pytest.mark.parametrize("kwargs, words", [
-    (dict(detach=False), "detach x_fake"),
-    (dict(detach=False, zero_g=False), "gradient of D's loss"),
-    (dict(zero_d=False), "opt_d.zero_grad()"),
-    (dict(zero_g=False), "opt_g.zero_grad()"),
-    (dict(step_d_in_g=True), "D was updated in the G step"),
-    (dict(z_for_g="z_d"), "reused z_d"),
-    (dict(g_loss=generator_minimax), "minimax"),
-    (dict(g_loss=lambda l: -generator_minimax(l)), "wrong label"),
-    (dict(swap=True), "swapped"),
-    (dict(g_first=True), "updated G first"),
-])
+@pytest.mark.parametrize(
+    "kwargs, words",
+    [
+        (dict(detach=False), "detach x_fake"),
+        (dict(detach=False, zero_g=False), "gradient of D's loss"),
+        (dict(zero_d=False), "opt_d.zero_grad()"),
+        (dict(zero_g=False), "opt_g.zero_grad()"),
+        (dict(step_d_in_g=True), "D was updated in the G step"),
+        (dict(z_for_g="z_d"), "reused z_d"),
+        (dict(g_loss=generator_minimax), "minimax"),
+        (dict(g_loss=lambda l: -generator_minimax(l)), "wrong label"),
+        (dict(swap=True), "swapped"),
+        (dict(g_first=True), "updated G first"),
+    ],
+)
 def test_check_training_step_names_the_mistake(kwargs, words):
     check = exercises.check_training_step(make_step(**kwargs))
     assert not check and words in check.message, check.message

@@ -12,18 +12,21 @@ def test_generator_gradient_right_answers():
     assert repr(exercises.check_generator_gradient(lambda l: -expit(l))).startswith("✅")
 
 
-@pytest.mark.parametrize("loss, wrong, word", [
-    ("minimax", lambda l: expit(l), "sign"),
-    ("nonsaturating", lambda l: 1 - expit(l), "sign"),
-    ("minimax", lambda l: -1 / (1 - expit(l)), "sigmoid"),
-    ("nonsaturating", lambda l: -1 / expit(l), "sigmoid"),
-    ("minimax", lambda l: expit(l) - 1, "nonsaturating loss"),
-    ("nonsaturating", lambda l: -expit(l), "minimax loss"),
-    ("minimax", lambda l: np.log1p(-expit(l)), "loss itself"),
-    ("nonsaturating", lambda l: np.zeros_like(l), "not ∂ℓ/∂l"),
-    ("minimax", lambda l: 0.0, "shape"),
-    ("minimax", lambda l: undefined_name, "NameError"),  # noqa: F821
-])
+@pytest.mark.parametrize(
+    "loss, wrong, word",
+    [
+        ("minimax", lambda l: expit(l), "sign"),
+        ("nonsaturating", lambda l: 1 - expit(l), "sign"),
+        ("minimax", lambda l: -1 / (1 - expit(l)), "sigmoid"),
+        ("nonsaturating", lambda l: -1 / expit(l), "sigmoid"),
+        ("minimax", lambda l: expit(l) - 1, "nonsaturating loss"),
+        ("nonsaturating", lambda l: -expit(l), "minimax loss"),
+        ("minimax", lambda l: np.log1p(-expit(l)), "loss itself"),
+        ("nonsaturating", lambda l: np.zeros_like(l), "not ∂ℓ/∂l"),
+        ("minimax", lambda l: 0.0, "shape"),
+        ("minimax", lambda l: undefined_name, "NameError"),  # noqa: F821
+    ],
+)
 def test_generator_gradient_names_the_mistake(loss, wrong, word):
     check = exercises.check_generator_gradient(wrong, loss)
     assert not check and word in check.message
@@ -31,7 +34,9 @@ def test_generator_gradient_names_the_mistake(loss, wrong, word):
 
 
 def test_generator_gradient_unknown_loss():
-    with pytest.raises(ValueError, match="unknown loss 'wgan'; choose one of: minimax, nonsaturating"):
+    with pytest.raises(
+        ValueError, match="unknown loss 'wgan'; choose one of: minimax, nonsaturating"
+    ):
         exercises.check_generator_gradient(lambda l: l, "wgan")
 
 

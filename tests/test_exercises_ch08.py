@@ -15,7 +15,7 @@ def test_conv_transpose_size():
 
 def right_params(latent_dim, channels, image_size, width):
     n = image_size.bit_length() - 3
-    widths = [width * 2 ** i for i in reversed(range(n))]
+    widths = [width * 2**i for i in reversed(range(n))]
     total = latent_dim * widths[0] * 16 + 2 * widths[0]
     total += sum(a * b * 16 + 2 * b for a, b in zip(widths, widths[1:]))
     return total + widths[-1] * channels * 16
@@ -24,7 +24,8 @@ def right_params(latent_dim, channels, image_size, width):
 def test_generator_params():
     assert exercises.check_generator_params(right_params)
     convs_only = exercises.check_generator_params(
-        lambda *a: right_params(*a) - 2 * sum(a[3] * 2 ** i for i in range(a[2].bit_length() - 3)))
+        lambda *a: right_params(*a) - 2 * sum(a[3] * 2**i for i in range(a[2].bit_length() - 3))
+    )
     assert not convs_only and "batch norm" in convs_only.message
     with_bias = exercises.check_generator_params(lambda *a: right_params(*a) + a[1])
     assert not with_bias and "no bias" in with_bias.message

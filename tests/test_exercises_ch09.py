@@ -15,7 +15,7 @@ def test_hellinger_conjugate():
     assert not constant and "constant 1" in constant.message
     sign = exercises.check_hellinger_conjugate(lambda t: t / (1 + t))
     assert not sign and "sign" in sign.message
-    pearson = exercises.check_hellinger_conjugate(lambda t: t ** 2 / 4 + t)
+    pearson = exercises.check_hellinger_conjugate(lambda t: t**2 / 4 + t)
     assert not pearson and "Pearson" in pearson.message
     too_small = exercises.check_hellinger_conjugate(lambda t: t - 2.0)
     assert not too_small and "Fenchel–Young" in too_small.message
@@ -23,7 +23,7 @@ def test_hellinger_conjugate():
     assert not shape and "shape" in shape.message
     crash = exercises.check_hellinger_conjugate(lambda t: 1 / 0)
     assert not crash and "ZeroDivisionError" in crash.message
-    other = exercises.check_hellinger_conjugate(lambda t: t / (1 - t) + 0.01 * t ** 2)
+    other = exercises.check_hellinger_conjugate(lambda t: t / (1 - t) + 0.01 * t**2)
     assert not other and "maximise" in other.message
 
 

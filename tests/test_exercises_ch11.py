@@ -21,8 +21,9 @@ def test_projection_logit_right_and_matches_the_model():
     with torch.no_grad():
         phi = D.net[:-1](x)
         last = D.net[-1]
-        ours = right_projection(phi.numpy(), last.weight[0].numpy(), float(last.bias), D.embed.weight.numpy(),
-                                y.numpy())
+        ours = right_projection(
+            phi.numpy(), last.weight[0].numpy(), float(last.bias), D.embed.weight.numpy(), y.numpy()
+        )
         np.testing.assert_allclose(ours, D(x, y).numpy(), rtol=1e-5, atol=1e-6)
 
 
@@ -31,9 +32,13 @@ def test_projection_logit_wrong_answers():
     assert not inner_only and "unconditional part" in inner_only.message
     psi_only = exercises.check_projection_logit(lambda phi, w, b, E, y: phi @ w + b)
     assert not psi_only and "ignores the label" in psi_only.message
-    no_bias = exercises.check_projection_logit(lambda phi, w, b, E, y: phi @ w + (E[y] * phi).sum(1))
+    no_bias = exercises.check_projection_logit(
+        lambda phi, w, b, E, y: phi @ w + (E[y] * phi).sum(1)
+    )
     assert not no_bias and "bias" in no_bias.message
-    all_classes = exercises.check_projection_logit(lambda phi, w, b, E, y: (phi @ w + b)[:, None] + phi @ E.T)
+    all_classes = exercises.check_projection_logit(
+        lambda phi, w, b, E, y: (phi @ w + b)[:, None] + phi @ E.T
+    )
     assert not all_classes and "one logit per class" in all_classes.message
     crash = exercises.check_projection_logit(lambda phi, w, b, E, y: 1 / 0)
     assert not crash and "ZeroDivisionError" in crash.message

@@ -18,7 +18,9 @@ def on_one_mode(mixture, n, generator):
 
 def test_collapsed_samples_right_and_scored_as_collapse():
     assert exercises.check_collapsed_samples(on_one_mode)
-    assert exercises.check_collapsed_samples(lambda mix, n, g: np.tile(mix.centers[3].numpy(), (n, 1)))
+    assert exercises.check_collapsed_samples(
+        lambda mix, n, g: np.tile(mix.centers[3].numpy(), (n, 1))
+    )
     # the oracle: ganlab's metric scores them 1 mode, 100 % high quality, reverse KL log K
     ring = ganlab.ring()
     cov = mode_coverage(on_one_mode(ring, 2500, torch.Generator().manual_seed(0)), ring)
@@ -30,10 +32,13 @@ def test_collapsed_samples_wrong_answers():
     real = exercises.check_collapsed_samples(lambda mix, n, g: mix.sample(n, g))
     assert not real and "cover" in real.message and "single mode" in real.message
     full_std = exercises.check_collapsed_samples(
-        lambda mix, n, g: mix.centers[0] + mix.stds[0] * torch.randn(n, mix.dim, generator=g))
+        lambda mix, n, g: mix.centers[0] + mix.stds[0] * torch.randn(n, mix.dim, generator=g)
+    )
     assert not full_std and "exp(-4.5)" in full_std.message
     origin = exercises.check_collapsed_samples(lambda mix, n, g: np.zeros((n, mix.dim)))
-    assert not origin and "none of your points" in origin.message  # the ring has no mode at the origin
+    assert (
+        not origin and "none of your points" in origin.message
+    )  # the ring has no mode at the origin
     transposed = exercises.check_collapsed_samples(lambda mix, n, g: on_one_mode(mix, n, g).T)
     assert not transposed and "transposed" in transposed.message
     too_few = exercises.check_collapsed_samples(lambda mix, n, g: on_one_mode(mix, 10, g))
@@ -48,7 +53,9 @@ def goal_met(modes, hq, n_modes):
 
 def test_goal_met_right():
     assert exercises.check_goal_met(goal_met)
-    assert exercises.check_goal_met(lambda m, h, n: bool(np.median(m) >= n) & bool(np.median(h) >= 0.9))
+    assert exercises.check_goal_met(
+        lambda m, h, n: bool(np.median(m) >= n) & bool(np.median(h) >= 0.9)
+    )
 
 
 def test_goal_met_agrees_with_the_committed_grid_goal_tables():
@@ -61,7 +68,10 @@ def test_goal_met_agrees_with_the_committed_grid_goal_tables():
     last = max(int(r["phase"]) for r in rows)
     for phase, expected in ((1, False), (last, True)):
         got = [r for r in rows if int(r["phase"]) == phase]
-        assert goal_met([int(r["modes"]) for r in got], [float(r["high_quality"]) for r in got], 25) == expected
+        assert (
+            goal_met([int(r["modes"]) for r in got], [float(r["high_quality"]) for r in got], 25)
+            == expected
+        )
 
 
 def test_goal_met_wrong_answers():
@@ -71,7 +81,9 @@ def test_goal_met_wrong_answers():
     assert not mean and "means" in mean.message
     every = exercises.check_goal_met(lambda m, h, n: min(m) == n and min(h) >= 0.9)
     assert not every and "every seed" in every.message
-    upper = exercises.check_goal_met(lambda m, h, n: sorted(m)[len(m) // 2] == n and sorted(h)[len(h) // 2] >= 0.9)
+    upper = exercises.check_goal_met(
+        lambda m, h, n: sorted(m)[len(m) // 2] == n and sorted(h)[len(h) // 2] >= 0.9
+    )
     assert not upper and "even number" in upper.message
     strict = exercises.check_goal_met(lambda m, h, n: np.median(m) == n and np.median(h) > 0.9)
     assert not strict and ">=" in strict.message

@@ -24,17 +24,31 @@ def hidden_sizes(module):
 
 
 def test_every_setting_builds_its_models_and_config():
-    assert failures.NAMES == ("healthy", "mode_collapse", "oscillation", "d_too_strong", "d_too_weak")
+    assert failures.NAMES == (
+        "healthy",
+        "mode_collapse",
+        "oscillation",
+        "d_too_strong",
+        "d_too_weak",
+    )
     for name in failures.NAMES:
         setting = failures.get(name)
         G, D, cfg = failures.build(name, RING, seed=5)
         assert hidden_sizes(G) == [setting.g_hidden] * setting.g_depth
         assert hidden_sizes(D) == [setting.d_hidden] * setting.d_depth
-        assert G.latent_dim == setting.latent_dim and G(torch.zeros(3, G.latent_dim)).shape == (3, 2)
+        assert G.latent_dim == setting.latent_dim and G(torch.zeros(3, G.latent_dim)).shape == (
+            3,
+            2,
+        )
         assert cfg == dataclasses.replace(failures.BASELINE, **setting.overrides, seed=5)
     assert failures.get("healthy").overrides == {}
     osc = failures.build("oscillation", RING)[2]
-    assert (osc.lr_g, osc.lr_d, osc.betas, osc.batch_real) == (5e-3, 5e-3, (0.9, 0.999), failures.BASELINE.batch_real)
+    assert (osc.lr_g, osc.lr_d, osc.betas, osc.batch_real) == (
+        5e-3,
+        5e-3,
+        (0.9, 0.999),
+        failures.BASELINE.batch_real,
+    )
     strong = failures.build("d_too_strong", RING, num_steps=7)[2]
     assert (strong.loss, strong.lr_d / strong.lr_g, strong.num_steps) == ("minimax", 50.0, 7)
 
@@ -43,8 +57,12 @@ def test_models_are_seeded():
     G1, D1, _ = failures.build("healthy", RING, seed=1)
     G2, D2, _ = failures.build("healthy", RING, seed=1)
     G3, _, _ = failures.build("healthy", RING, seed=2)
-    assert all(torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G2.state_dict().values()))
-    assert all(torch.equal(a, b) for a, b in zip(D1.state_dict().values(), D2.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G2.state_dict().values())
+    )
+    assert all(
+        torch.equal(a, b) for a, b in zip(D1.state_dict().values(), D2.state_dict().values())
+    )
     assert not torch.equal(G1.net[0].weight, G3.net[0].weight)
 
 
@@ -54,7 +72,9 @@ def test_each_setting_runs_a_few_steps_deterministically(name):
     G2, _, h2 = failures.run(name, RING, seed=3, num_steps=15)
     assert h1.step == list(range(1, 16))
     assert h1.loss_d == h2.loss_d and h1.loss_g == h2.loss_g and h1.d_fake == h2.d_fake
-    assert all(torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G2.state_dict().values()))
+    assert all(
+        torch.equal(a, b) for a, b in zip(G1.state_dict().values(), G2.state_dict().values())
+    )
     assert h1.config["loss"] == failures.get(name).config().loss
 
 
@@ -93,8 +113,12 @@ def test_generator_grad_norm_matches_a_closed_form():
     # d/dtheta of mean(-log D) is -mean(1 - D)·w; of mean(log(1 - D)) it is -mean(D)·w
     expected_ns = float((1 - d_fake).mean() * w.norm())
     expected_mm = float(d_fake.mean() * w.norm())
-    assert failures.generator_grad_norm(G, D, "nonsaturating", n=256, seed=9) == pytest.approx(expected_ns, rel=1e-5)
-    assert failures.generator_grad_norm(G, D, "minimax", n=256, seed=9) == pytest.approx(expected_mm, rel=1e-5)
+    assert failures.generator_grad_norm(G, D, "nonsaturating", n=256, seed=9) == pytest.approx(
+        expected_ns, rel=1e-5
+    )
+    assert failures.generator_grad_norm(G, D, "minimax", n=256, seed=9) == pytest.approx(
+        expected_mm, rel=1e-5
+    )
     assert G.theta.grad is None  # the measurement leaves G's gradients alone
 
 
@@ -113,8 +137,9 @@ def test_grad_norm_tracker_logs_every_n_steps():
 
 
 def test_compare_tabulates_median_and_range_over_seeds():
-    comparison = failures.compare(["healthy", "d_too_strong"], RING, seeds=(0, 1), num_steps=20, n=500,
-                                  track_every=10)
+    comparison = failures.compare(
+        ["healthy", "d_too_strong"], RING, seeds=(0, 1), num_steps=20, n=500, track_every=10
+    )
     assert comparison.settings == ["healthy", "d_too_strong"] and len(comparison.runs) == 4
     run = comparison.get("d_too_strong", 1)
     assert run.seed == 1 and run.history.metric("modes")[0] == [10, 20]
@@ -122,8 +147,13 @@ def test_compare_tabulates_median_and_range_over_seeds():
     assert values.shape == (2,) and np.all((0 <= values) & (values <= 1))
     row = comparison.summary()[0]
     med, lo, hi = row["d_fake"]
-    assert lo <= med <= hi and med == pytest.approx(np.median(comparison.values("healthy", "d_fake")))
-    assert run.value("d_fake") == run.d_fake and run.value("modes_captured") == run.coverage.modes_captured
+    assert lo <= med <= hi and med == pytest.approx(
+        np.median(comparison.values("healthy", "d_fake"))
+    )
+    assert (
+        run.value("d_fake") == run.d_fake
+        and run.value("modes_captured") == run.coverage.modes_captured
+    )
     table = str(comparison)
     assert "healthy" in table and "d_too_strong" in table and "median [min, max]" in table
     again = failures.compare(["healthy"], RING, seeds=(0,), num_steps=20, n=500, track_every=10)
@@ -137,7 +167,9 @@ def test_a_custom_setting_runs_under_its_own_name():
 
 
 def test_bad_input_raises_value_error_naming_the_choices():
-    with pytest.raises(ValueError, match="unknown failure setting 'mode-collapse'; choose one of: healthy"):
+    with pytest.raises(
+        ValueError, match="unknown failure setting 'mode-collapse'; choose one of: healthy"
+    ):
         failures.get("mode-collapse")
     with pytest.raises(ValueError, match="d_too_weak"):
         failures.run("collapse", RING)
@@ -160,6 +192,7 @@ def test_bad_input_raises_value_error_naming_the_choices():
 
 # ---- chapter 7 self-checks ----
 
+
 def right_coverage(samples, centers, std):
     dist = np.linalg.norm(samples[:, None] - centers[None], axis=2)
     hq = dist.min(axis=1) <= 3 * std
@@ -168,34 +201,57 @@ def right_coverage(samples, centers, std):
 
 def test_check_mode_coverage_accepts_the_protocol_and_agrees_with_ganlab():
     assert check_mode_coverage(right_coverage)
-    for samples, centers, std, modes, share in _coverage_cases():  # the check's answers, against ganlab's metric
+    for (
+        samples,
+        centers,
+        std,
+        modes,
+        share,
+    ) in _coverage_cases():  # the check's answers, against ganlab's metric
         ours = metrics.mode_coverage(samples, ganlab.GaussianMixture(centers, std))
         assert (ours.modes_captured, ours.high_quality) == (modes, pytest.approx(share))
     samples = RING.sample(2500, torch.Generator().manual_seed(0)).numpy() * 1.02
     ours = metrics.mode_coverage(samples, RING)
-    assert right_coverage(samples.astype(np.float64), RING.centers.numpy(), RING.std) == \
-        (ours.modes_captured, pytest.approx(ours.high_quality))
+    assert right_coverage(samples.astype(np.float64), RING.centers.numpy(), RING.std) == (
+        ours.modes_captured,
+        pytest.approx(ours.high_quality),
+    )
 
 
-@pytest.mark.parametrize("wrong, says", [
-    (lambda s, c, std: (len(np.unique(np.linalg.norm(s[:, None] - c[None], axis=2).argmin(1))), 0.5),
-     "only by a *high-quality* sample"),
-    (lambda s, c, std: (right_coverage(s, c, std)[0], right_coverage(s, c, std)[1] * len(s)), "divide the count by N"),
-    (lambda s, c, std: right_coverage(s, c, std / 3), "1 std"),
-    (lambda s, c, std: right_coverage(s, c, 2 * std / 3), "2 std"),
-    (lambda s, c, std: right_coverage(s, c, std**2), "not variances"),
-    (lambda s, c, std: (0, 0.0), "expected"),
-    (lambda s, c, std: 1 / 0, "ZeroDivisionError"),
-])
+@pytest.mark.parametrize(
+    "wrong, says",
+    [
+        (
+            lambda s, c, std: (
+                len(np.unique(np.linalg.norm(s[:, None] - c[None], axis=2).argmin(1))),
+                0.5,
+            ),
+            "only by a *high-quality* sample",
+        ),
+        (
+            lambda s, c, std: (right_coverage(s, c, std)[0], right_coverage(s, c, std)[1] * len(s)),
+            "divide the count by N",
+        ),
+        (lambda s, c, std: right_coverage(s, c, std / 3), "1 std"),
+        (lambda s, c, std: right_coverage(s, c, 2 * std / 3), "2 std"),
+        (lambda s, c, std: right_coverage(s, c, std**2), "not variances"),
+        (lambda s, c, std: (0, 0.0), "expected"),
+        (lambda s, c, std: 1 / 0, "ZeroDivisionError"),
+    ],
+)
 def test_check_mode_coverage_names_the_mistake(wrong, says):
     result = check_mode_coverage(wrong)
     assert not result and says in result.message
 
 
 def test_diagnosis_quiz_and_check():
-    comparison = failures.compare(failures.NAMES, RING, seeds=(0,), num_steps=3, n=100, track_every=3)
+    comparison = failures.compare(
+        failures.NAMES, RING, seeds=(0,), num_steps=3, n=100, track_every=3
+    )
     quiz = diagnosis_quiz(comparison, seed=0)
-    assert sorted(quiz) == list("ABCDE") and sorted(r.setting for r in quiz.values()) == sorted(failures.NAMES)
+    assert sorted(quiz) == list("ABCDE") and sorted(r.setting for r in quiz.values()) == sorted(
+        failures.NAMES
+    )
     truth = {letter: run.setting for letter, run in quiz.items()}
     assert check_diagnosis(truth)
     wrong = dict(truth, A=truth["B"], B=truth["A"])

@@ -37,7 +37,10 @@ def test_alternating_play_on_xy_conserves_the_tilted_quadratic(lr):
 
 
 def test_alternating_play_on_xy_diverges_beyond_lr_2():
-    assert radii(games.trajectory(games.bilinear(), (0.7, -0.4), 2.1, 200, method="alternating"))[-1] > 1e3
+    assert (
+        radii(games.trajectory(games.bilinear(), (0.7, -0.4), 2.1, 200, method="alternating"))[-1]
+        > 1e3
+    )
 
 
 @pytest.mark.parametrize("lr,damping", [(0.1, 0.2), (0.5, 0.2), (0.3, 1.0)])
@@ -52,15 +55,23 @@ def test_damping_equals_consensus_optimisation_on_xy():
     """v − gamma·∇(|v|²/2) for v = (−y, x) is the damped field (Mescheder et al. 2017)."""
     gamma, eps, z = 0.4, 1e-6, np.array([0.3, -1.2])
     v = lambda z: np.array(games.bilinear().vector_field(*z))
-    grad = np.array([(v(z + eps * e) @ v(z + eps * e) - v(z - eps * e) @ v(z - eps * e)) / (4 * eps)
-                     for e in np.eye(2)])
-    np.testing.assert_allclose(v(z) - gamma * grad, games.bilinear(gamma).vector_field(*z), atol=1e-8)
+    grad = np.array(
+        [
+            (v(z + eps * e) @ v(z + eps * e) - v(z - eps * e) @ v(z - eps * e)) / (4 * eps)
+            for e in np.eye(2)
+        ]
+    )
+    np.testing.assert_allclose(
+        v(z) - gamma * grad, games.bilinear(gamma).vector_field(*z), atol=1e-8
+    )
 
 
 @pytest.mark.parametrize("lr", [0.1, 0.5, 0.9])
 def test_extragradient_on_xy_contracts_by_sqrt_one_minus_lr2_plus_lr4(lr):
     path = games.trajectory(games.bilinear(), (1.0, 0.5), lr, 30, method="extragradient")
-    np.testing.assert_allclose(radii(path)[1:] / radii(path)[:-1], math.sqrt(1 - lr**2 + lr**4), rtol=1e-12)
+    np.testing.assert_allclose(
+        radii(path)[1:] / radii(path)[:-1], math.sqrt(1 - lr**2 + lr**4), rtol=1e-12
+    )
 
 
 @pytest.mark.parametrize("lr", [0.1, 0.3])
@@ -84,19 +95,30 @@ def test_dirac_gan_value_and_field_match_the_formulas():
     expected = np.log(expit(0.0)) + np.log(1 - expit(psi * theta)) - gamma / 2 * psi**2
     np.testing.assert_allclose(game.value(theta, psi), expected, rtol=1e-12)
     eps = 1e-6  # the field is (−∂V/∂θ, +∂V/∂ψ)
-    np.testing.assert_allclose(game.vector_field(theta, psi)[0],
-                               -(game.value(theta + eps, psi) - game.value(theta - eps, psi)) / (2 * eps), atol=1e-8)
-    np.testing.assert_allclose(game.vector_field(theta, psi)[1],
-                               (game.value(theta, psi + eps) - game.value(theta, psi - eps)) / (2 * eps), atol=1e-8)
+    np.testing.assert_allclose(
+        game.vector_field(theta, psi)[0],
+        -(game.value(theta + eps, psi) - game.value(theta - eps, psi)) / (2 * eps),
+        atol=1e-8,
+    )
+    np.testing.assert_allclose(
+        game.vector_field(theta, psi)[1],
+        (game.value(theta, psi + eps) - game.value(theta, psi - eps)) / (2 * eps),
+        atol=1e-8,
+    )
     loss_g = lambda t: -np.log(expit(t * psi))  # the non-saturating generator loss −log D(θ)
-    np.testing.assert_allclose(games.dirac_gan("nonsaturating").vector_field(theta, psi)[0],
-                               -(loss_g(theta + eps) - loss_g(theta - eps)) / (2 * eps), atol=1e-8)
+    np.testing.assert_allclose(
+        games.dirac_gan("nonsaturating").vector_field(theta, psi)[0],
+        -(loss_g(theta + eps) - loss_g(theta - eps)) / (2 * eps),
+        atol=1e-8,
+    )
 
 
 def test_dirac_gan_jacobian_has_imaginary_eigenvalues_without_regularisation():
     for loss in games.DIRAC_LOSSES:
         eig = np.linalg.eigvals(games.jacobian(games.dirac_gan(loss)))
-        np.testing.assert_allclose(sorted(eig.imag), [-0.5, 0.5], atol=1e-9)  # ±i·|f'(0)|, f'(0) = −σ(0)
+        np.testing.assert_allclose(
+            sorted(eig.imag), [-0.5, 0.5], atol=1e-9
+        )  # ±i·|f'(0)|, f'(0) = −σ(0)
         np.testing.assert_allclose(eig.real, 0.0, atol=1e-9)
 
 
@@ -116,8 +138,9 @@ def test_dirac_flow_conserves_the_radius_and_simultaneous_steps_grow_it():
     np.testing.assert_allclose(radii(path) ** 2, 1.25, rtol=1e-8)
     lr, path = 0.2, games.trajectory(game, (1.0, 0.5), 0.2, 300)
     theta, psi = path[:-1].T  # v ⟂ z, so |z'|² = |z|² + lr²|v|² = |z|²(1 + lr²σ(θψ)²) exactly
-    np.testing.assert_allclose(radii(path)[1:], radii(path)[:-1] * np.sqrt(1 + lr**2 * expit(theta * psi) ** 2),
-                               rtol=1e-12)
+    np.testing.assert_allclose(
+        radii(path)[1:], radii(path)[:-1] * np.sqrt(1 + lr**2 * expit(theta * psi) ** 2), rtol=1e-12
+    )
 
 
 def test_nonsaturating_flow_never_moves_away():
@@ -127,7 +150,9 @@ def test_nonsaturating_flow_never_moves_away():
 
 
 def test_jacobian_by_central_differences_is_exact_on_a_linear_field():
-    np.testing.assert_allclose(games.jacobian(games.bilinear(0.3), (2.0, -1.0)), [[-0.3, -1], [1, -0.3]], atol=1e-9)
+    np.testing.assert_allclose(
+        games.jacobian(games.bilinear(0.3), (2.0, -1.0)), [[-0.3, -1], [1, -0.3]], atol=1e-9
+    )
 
 
 def test_field_on_grid_shapes_and_orientation():
@@ -139,6 +164,7 @@ def test_field_on_grid_shapes_and_orientation():
 
 def test_plot_game_draws_paths(monkeypatch):
     import matplotlib
+
     matplotlib.use("Agg")
     path = games.trajectory(games.bilinear(), (1.0, 0.0), 0.1, 10)
     ax = games.plot_game(games.bilinear(), {"simultaneous": path}, lim=1.5, n=9)
@@ -146,20 +172,41 @@ def test_plot_game_draws_paths(monkeypatch):
     np.testing.assert_allclose(ax.lines[0].get_xydata(), path)
 
 
-@pytest.mark.parametrize("call,message", [
-    (lambda: games.trajectory(games.bilinear(), (1, 0), 0.0, 10), "lr must be a positive"),
-    (lambda: games.trajectory(games.bilinear(), (1, 0), -0.1, 10), "lr must be a positive"),
-    (lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 0), "num_steps must be an integer"),
-    (lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 2.5), "num_steps must be an integer"),
-    (lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 10, method="sim"), "unknown method 'sim'; choose"),
-    (lambda: games.trajectory(games.bilinear(), (1, 0, 2), 0.1, 10), "start must be two finite numbers"),
-    (lambda: games.trajectory(games.bilinear(), (np.nan, 0), 0.1, 10), "start must be two finite numbers"),
-    (lambda: games.dirac_gan("wgan"), "unknown loss 'wgan'; choose one of: minimax, nonsaturating"),
-    (lambda: games.dirac_gan(gamma=-1.0), "gamma must be a finite number >= 0"),
-    (lambda: games.bilinear(damping=float("inf")), "damping must be a finite number >= 0"),
-    (lambda: games.flow(games.bilinear(), (1, 0), t_max=0), "t_max must be a positive"),
-    (lambda: games.field_on_grid(games.bilinear(), n=1), "n must be at least 2"),
-])
+@pytest.mark.parametrize(
+    "call,message",
+    [
+        (lambda: games.trajectory(games.bilinear(), (1, 0), 0.0, 10), "lr must be a positive"),
+        (lambda: games.trajectory(games.bilinear(), (1, 0), -0.1, 10), "lr must be a positive"),
+        (
+            lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 0),
+            "num_steps must be an integer",
+        ),
+        (
+            lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 2.5),
+            "num_steps must be an integer",
+        ),
+        (
+            lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 10, method="sim"),
+            "unknown method 'sim'; choose",
+        ),
+        (
+            lambda: games.trajectory(games.bilinear(), (1, 0, 2), 0.1, 10),
+            "start must be two finite numbers",
+        ),
+        (
+            lambda: games.trajectory(games.bilinear(), (np.nan, 0), 0.1, 10),
+            "start must be two finite numbers",
+        ),
+        (
+            lambda: games.dirac_gan("wgan"),
+            "unknown loss 'wgan'; choose one of: minimax, nonsaturating",
+        ),
+        (lambda: games.dirac_gan(gamma=-1.0), "gamma must be a finite number >= 0"),
+        (lambda: games.bilinear(damping=float("inf")), "damping must be a finite number >= 0"),
+        (lambda: games.flow(games.bilinear(), (1, 0), t_max=0), "t_max must be a positive"),
+        (lambda: games.field_on_grid(games.bilinear(), n=1), "n must be at least 2"),
+    ],
+)
 def test_bad_input_raises_a_clear_value_error(call, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(")):
         call()

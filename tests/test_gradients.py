@@ -1,5 +1,4 @@
 import copy
-import dataclasses
 
 import numpy as np
 import pytest
@@ -24,14 +23,18 @@ def test_logit_gradient_against_finite_differences():
     for loss in ("minimax", "nonsaturating"):
         fn = ganlab.get_loss(loss).generator
         numeric = [(fn(l + eps) - fn(l - eps)).item() / (2 * eps) for l in logits.reshape(-1, 1)]
-        np.testing.assert_allclose(gradients.logit_gradient(loss, logits).numpy(), numeric, rtol=1e-7)
+        np.testing.assert_allclose(
+            gradients.logit_gradient(loss, logits).numpy(), numeric, rtol=1e-7
+        )
 
 
 def test_minimax_gradient_vanishes_and_nonsaturating_does_not():
     g_mm = gradients.logit_gradient("minimax", torch.tensor([-20.0, 0.0]))
     g_ns = gradients.logit_gradient("nonsaturating", torch.tensor([-20.0, 0.0]))
     assert abs(g_mm[0].item()) < 1e-8 and g_ns[0].item() == pytest.approx(-1.0, abs=1e-8)
-    assert g_mm[1].item() == pytest.approx(-0.5) and g_ns[1].item() == pytest.approx(-0.5)  # equal at D = 1/2
+    assert g_mm[1].item() == pytest.approx(-0.5) and g_ns[1].item() == pytest.approx(
+        -0.5
+    )  # equal at D = 1/2
 
 
 def test_logit_gradient_rejects_bad_input():
@@ -62,7 +65,7 @@ def test_measure_equals_backward_and_touches_nothing(pair):
     G2, D2 = copy.deepcopy(G), copy.deepcopy(D)
     loss = ganlab.losses.generator_minimax(D2(G2(z)))
     loss.backward()
-    expected = torch.sqrt(sum((p.grad ** 2).sum() for p in G2.parameters())).item()
+    expected = torch.sqrt(sum((p.grad**2).sum() for p in G2.parameters())).item()
     assert result.param_norm == pytest.approx(expected, rel=1e-5)
     assert result.loss == pytest.approx(loss.item(), rel=1e-6)
     assert result.d_fake.shape == (64,) and torch.allclose(result.logit_grad, -result.d_fake)
@@ -73,7 +76,10 @@ def test_the_two_losses_differ_by_the_factor_one_minus_d_over_d(pair):
     with torch.no_grad():  # make D confident that G's samples are fake: D(G(z)) ≈ 0.018
         D.net[-1].bias -= 4.0
     for i in range(3):  # one sample at a time: same direction, lengths in the ratio (1 − D)/D
-        mm, ns = gradients.measure(G, D, z[i:i + 1], "minimax"), gradients.measure(G, D, z[i:i + 1], "nonsaturating")
+        mm, ns = (
+            gradients.measure(G, D, z[i : i + 1], "minimax"),
+            gradients.measure(G, D, z[i : i + 1], "nonsaturating"),
+        )
         d = mm.d_fake.item()
         assert d < 0.05
         assert ns.param_norm / mm.param_norm == pytest.approx((1 - d) / d, rel=1e-4)
@@ -97,25 +103,37 @@ def test_tracker_reads_the_gradient_left_by_the_generator_step():
     history, tracker = ganlab.History(), gradients.GradientTracker()
     tracker(1, G, D, history)
     n_params = sum(p.numel() for p in G.parameters())
-    assert history.metric("grad_norm_g") == ([1], [pytest.approx(2.0 * n_params ** 0.5)])
+    assert history.metric("grad_norm_g") == ([1], [pytest.approx(2.0 * n_params**0.5)])
     assert "update_norm_g" not in history.metrics  # nothing to compare with yet
     with torch.no_grad():
         for p in G.parameters():
             p += 0.5
     tracker(2, G, D, history)
-    assert history.metric("update_norm_g") == ([2], [pytest.approx(0.5 * n_params ** 0.5)])
+    assert history.metric("update_norm_g") == ([2], [pytest.approx(0.5 * n_params**0.5)])
 
 
 def test_tracker_in_a_short_run():
     mixture = ganlab.mixture_1d([3.0], [0.5])
     G, D = ganlab.toy_gan(1, hidden=16, depth=2, seed=0)
-    cfg = ganlab.TrainConfig(num_steps=6, batch_real=32, batch_fake=32, batch_g=32, seed=0, progress=False,
-                             log_every=2, device="cpu")
-    history = ganlab.train(G, D, mixture.sample, cfg, callbacks=[gradients.GradientTracker(every=2)])
+    cfg = ganlab.TrainConfig(
+        num_steps=6,
+        batch_real=32,
+        batch_fake=32,
+        batch_g=32,
+        seed=0,
+        progress=False,
+        log_every=2,
+        device="cpu",
+    )
+    history = ganlab.train(
+        G, D, mixture.sample, cfg, callbacks=[gradients.GradientTracker(every=2)]
+    )
     steps, norms = history.metric("grad_norm_g")
     assert steps == [2, 4, 6] and all(0 < v < 100 for v in norms)
     steps, updates = history.metric("update_norm_g")
-    assert steps == [4, 6] and all(0 < v < 1 for v in updates)  # Adam moves each weight by about lr per step
+    assert steps == [4, 6] and all(
+        0 < v < 1 for v in updates
+    )  # Adam moves each weight by about lr per step
 
 
 def test_tracker_rejects_bad_use():

@@ -3,7 +3,6 @@
 import csv
 
 import matplotlib.pyplot as plt
-import numpy as np
 import pytest
 import torch
 
@@ -46,17 +45,29 @@ def test_render_leaves_batchnorm_statistics_alone_and_restores_mode():
     assert all(torch.equal(a, b) for a, b in zip(before, G.buffers()))
     z = torch.randn(3, 8)
     # eval mode: each image depends on its own z only
-    assert torch.allclose(grids.render(G, z, batch_stats=False)[:1], grids.render(G, z[:1], batch_stats=False), atol=1e-6)
+    assert torch.allclose(
+        grids.render(G, z, batch_stats=False)[:1],
+        grids.render(G, z[:1], batch_stats=False),
+        atol=1e-6,
+    )
 
 
 def test_snapshots_record_fixed_noise_grids(tmp_path):
     G, D = dcgan(8, 1, 16, 8)
     snaps = grids.GridSnapshots(latent_dim=8, n=16, every=2, out_dir=tmp_path)
     images = torch.rand(32, 1, 16, 16) * 2 - 1
-    cfg = ganlab.TrainConfig(num_steps=4, batch_real=8, batch_fake=8, batch_g=8, progress=False, device="cpu")
-    ganlab.train(G, D, lambda n, g: images[torch.randint(32, (n,), generator=g)], cfg, callbacks=[snaps])
+    cfg = ganlab.TrainConfig(
+        num_steps=4, batch_real=8, batch_fake=8, batch_g=8, progress=False, device="cpu"
+    )
+    ganlab.train(
+        G, D, lambda n, g: images[torch.randint(32, (n,), generator=g)], cfg, callbacks=[snaps]
+    )
     assert [s for s, _ in snaps.frames] == [1, 2, 4]
-    assert sorted(p.name for p in tmp_path.iterdir()) == ["step_000001.png", "step_000002.png", "step_000004.png"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == [
+        "step_000001.png",
+        "step_000002.png",
+        "step_000004.png",
+    ]
     assert not torch.equal(snaps.frames[0][1], snaps.frames[-1][1])  # G changed; z did not
     anim = grids.animate_grids(snaps)
     html = ganlab.plots.animation_html(anim)
@@ -78,10 +89,18 @@ def test_slerp_keeps_norms_and_hits_the_ends():
 
 
 def test_history_csv_files(tmp_path):
-    h = ganlab.History(step=[1, 2], loss_d=[1.5, 1.25], loss_g=[0.5, 0.75], d_real=[0.5, 0.6], d_fake=[0.4, 0.3])
+    h = ganlab.History(
+        step=[1, 2], loss_d=[1.5, 1.25], loss_g=[0.5, 0.75], d_real=[0.5, 0.6], d_fake=[0.4, 0.3]
+    )
     h.log_metric("fd", 2, 3.5)
     path = h.to_csv(tmp_path / "h.csv")
     rows = list(csv.DictReader(path.open()))
-    assert rows[1] == {"step": "2", "loss_d": "1.25", "loss_g": "0.75", "d_real": "0.6", "d_fake": "0.3"}
+    assert rows[1] == {
+        "step": "2",
+        "loss_d": "1.25",
+        "loss_g": "0.75",
+        "d_real": "0.6",
+        "d_fake": "0.3",
+    }
     metrics = list(csv.DictReader((tmp_path / "h_metrics.csv").open()))
     assert metrics == [{"step": "2", "metric": "fd", "value": "3.5"}]

@@ -1,11 +1,10 @@
 import math
 
-import numpy as np
 import pytest
 import torch
 
 import ganlab
-from ganlab.metrics import mode_coverage, jsd_1d
+from ganlab.metrics import jsd_1d, mode_coverage
 
 
 def test_true_samples_capture_all_modes():
@@ -70,7 +69,9 @@ def test_jsd_tracker_logs_the_jsd_of_g_samples_without_changing_the_run():
     from ganlab.metrics import JSDTracker
 
     target = ganlab.bimodal_1d()
-    cfg = ganlab.TrainConfig(num_steps=40, batch_real=64, batch_fake=64, batch_g=64, progress=False, device="cpu")
+    cfg = ganlab.TrainConfig(
+        num_steps=40, batch_real=64, batch_fake=64, batch_g=64, progress=False, device="cpu"
+    )
     runs = []
     for callbacks in ([], [JSDTracker(target, every=20, n=2000)]):
         G, D = ganlab.toy_gan(1, hidden=16, depth=2, seed=0)

@@ -25,13 +25,22 @@ def test_grid_is_the_5x5_benchmark():
     assert mix.std == 0.05
 
 
-@pytest.mark.parametrize("mix", [ganlab.ring(std=0.1), ganlab.grid(side=3, std=0.2),
-                                 ganlab.mixture_1d([-1.0, 3.0], [0.5, 1.0], [0.3, 0.7])])
+@pytest.mark.parametrize(
+    "mix",
+    [
+        ganlab.ring(std=0.1),
+        ganlab.grid(side=3, std=0.2),
+        ganlab.mixture_1d([-1.0, 3.0], [0.5, 1.0], [0.3, 0.7]),
+    ],
+)
 def test_sample_moments_match_the_mixture(mix):
     x = mix.sample(200_000, torch.Generator().manual_seed(0)).double()
     w, c, s = mix.weights, mix.centers, mix.stds
     mean = (w[:, None] * c).sum(0)
-    second = (w[:, None, None] * (c[:, :, None] * c[:, None, :] + (s**2)[:, None, None] * torch.eye(mix.dim))).sum(0)
+    second = (
+        w[:, None, None]
+        * (c[:, :, None] * c[:, None, :] + (s**2)[:, None, None] * torch.eye(mix.dim))
+    ).sum(0)
     cov = second - mean[:, None] * mean[None, :]
     assert torch.allclose(x.mean(0), mean, atol=0.02)
     assert torch.allclose(torch.cov(x.T).reshape(mix.dim, mix.dim), cov, atol=0.03, rtol=0.01)
@@ -42,10 +51,14 @@ def test_log_prob_matches_scipy_and_integrates_to_one():
     x = np.linspace(-4, 5, 50)
     expected = 0.3 * stats.norm.pdf(x, -1, 0.5) + 0.7 * stats.norm.pdf(x, 2, 0.8)
     assert np.allclose(mix.pdf(x), expected, rtol=1e-12)
-    assert integrate.quad(lambda t: mix.pdf(np.array([t]))[0], -np.inf, np.inf)[0] == pytest.approx(1.0, abs=1e-9)
+    assert integrate.quad(lambda t: mix.pdf(np.array([t]))[0], -np.inf, np.inf)[0] == pytest.approx(
+        1.0, abs=1e-9
+    )
     ring = ganlab.ring(std=0.3)
     pts = torch.randn(10, 2, dtype=torch.float64)
-    expected_2d = sum(stats.multivariate_normal.pdf(pts.numpy(), c.numpy(), 0.09) for c in ring.centers) / 8
+    expected_2d = (
+        sum(stats.multivariate_normal.pdf(pts.numpy(), c.numpy(), 0.09) for c in ring.centers) / 8
+    )
     assert np.allclose(ring.pdf(pts.numpy()), expected_2d, rtol=1e-10)
 
 
@@ -71,12 +84,20 @@ def test_by_name_and_its_error():
         ganlab.by_name("rng")
 
 
-@pytest.mark.parametrize("call", [
-    lambda: ganlab.ring(std=0), lambda: ganlab.ring(std=-1), lambda: ganlab.ring(n_modes=0),
-    lambda: ganlab.grid(spacing=float("nan")), lambda: ganlab.mixture_1d([0, 1], [1, -1]),
-    lambda: ganlab.mixture_1d([0, 1], [1], [1, -1]), lambda: ganlab.bimodal_1d(weight=1.0),
-    lambda: ganlab.mixture_1d([0, 1], [1, 1], [1, 1, 1]), lambda: ganlab.ring().sample(0),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda: ganlab.ring(std=0),
+        lambda: ganlab.ring(std=-1),
+        lambda: ganlab.ring(n_modes=0),
+        lambda: ganlab.grid(spacing=float("nan")),
+        lambda: ganlab.mixture_1d([0, 1], [1, -1]),
+        lambda: ganlab.mixture_1d([0, 1], [1], [1, -1]),
+        lambda: ganlab.bimodal_1d(weight=1.0),
+        lambda: ganlab.mixture_1d([0, 1], [1, 1], [1, 1, 1]),
+        lambda: ganlab.ring().sample(0),
+    ],
+)
 def test_bad_mixture_input_is_a_value_error(call):
     with pytest.raises(ValueError):
         call()

@@ -14,8 +14,20 @@ from torch import nn
 from torch.nn.utils import parametrize
 
 from ganlab.checkpoint import load_checkpoint, save_checkpoint
-from ganlab.models import (DCGANDiscriminator, DCGANGenerator, MLPDiscriminator, MLPGenerator, SelfAttention,
-                           attention_sides, dcgan, fixed_noise, generate, render, sample_class, toy_gan)
+from ganlab.models import (
+    DCGANDiscriminator,
+    DCGANGenerator,
+    MLPDiscriminator,
+    MLPGenerator,
+    SelfAttention,
+    attention_sides,
+    dcgan,
+    fixed_noise,
+    generate,
+    render,
+    sample_class,
+    toy_gan,
+)
 
 
 def sigma(module: nn.Module) -> float:
@@ -37,16 +49,23 @@ def images(n=4, channels=1, side=32, seed=0):
 # --- spectral normalisation (Miyato et al. 2018) ---------------------------------------------------
 
 SN_MODELS = {  # name: (make the model, make its inputs)
-    "mlp D projection": (lambda: MLPDiscriminator(2, 32, 3, spectral_norm=True, num_classes=5,
-                                                  conditioning="projection"),
-                         lambda: (torch.randn(8, 2), torch.arange(8) % 5)),
-    "mlp G": (lambda: MLPGenerator(3, 2, 32, 2, spectral_norm=True),
-              lambda: (torch.randn(8, 3),)),
-    "dcgan D": (lambda: DCGANDiscriminator(1, 32, 8, spectral_norm=True, batchnorm=False, attention_at=16,
-                                           num_classes=9),
-                lambda: (images(), torch.arange(4))),
-    "dcgan G": (lambda: DCGANGenerator(16, 1, 32, 8, spectral_norm=True, attention_at=16),
-                lambda: (torch.randn(4, 16),)),
+    "mlp D projection": (
+        lambda: MLPDiscriminator(
+            2, 32, 3, spectral_norm=True, num_classes=5, conditioning="projection"
+        ),
+        lambda: (torch.randn(8, 2), torch.arange(8) % 5),
+    ),
+    "mlp G": (lambda: MLPGenerator(3, 2, 32, 2, spectral_norm=True), lambda: (torch.randn(8, 3),)),
+    "dcgan D": (
+        lambda: DCGANDiscriminator(
+            1, 32, 8, spectral_norm=True, batchnorm=False, attention_at=16, num_classes=9
+        ),
+        lambda: (images(), torch.arange(4)),
+    ),
+    "dcgan G": (
+        lambda: DCGANGenerator(16, 1, 32, 8, spectral_norm=True, attention_at=16),
+        lambda: (torch.randn(4, 16),),
+    ),
 }
 
 
@@ -55,9 +74,13 @@ def test_spectral_norm_gives_every_layer_top_singular_value_1(name):
     make, inputs = SN_MODELS[name]
     torch.manual_seed(0)
     model = make()
-    layers = [m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))]
+    layers = [
+        m for m in model.modules() if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d))
+    ]
     assert layers
-    projection = getattr(model, "conditioning", None) == "projection" and model.num_classes is not None
+    projection = (
+        getattr(model, "conditioning", None) == "projection" and model.num_classes is not None
+    )
     if projection:  # the class vectors e_y: a linear map of the one-hot y
         layers.append(model.embed)
     model.train()
@@ -80,7 +103,9 @@ def test_spectral_norm_keeps_the_parameters_and_adds_power_iteration_buffers():
     plain, sn = DCGANDiscriminator(1, 32, 8), DCGANDiscriminator(1, 32, 8, spectral_norm=True)
     assert n_params(plain) == n_params(sn)
     convs = [m for m in sn.modules() if isinstance(m, nn.Conv2d)]
-    extra = sum(m.out_channels + m.weight.shape[1:].numel() for m in convs)  # u: (out,), v: (in·k·k,)
+    extra = sum(
+        m.out_channels + m.weight.shape[1:].numel() for m in convs
+    )  # u: (out,), v: (in·k·k,)
     assert sum(b.numel() for b in sn.buffers()) - sum(b.numel() for b in plain.buffers()) == extra
     assert "net.0.parametrizations.weight.original" in sn.state_dict()
 
@@ -103,11 +128,14 @@ def test_a_deep_copy_of_a_spectrally_normalised_g_is_the_same_function():  # how
 def test_batchnorm_false_drops_the_batch_norms():
     D = DCGANDiscriminator(3, 64, 16, batchnorm=False)
     assert not any(isinstance(m, nn.BatchNorm2d) for m in D.modules())
-    assert n_params(D) == n_params(DCGANDiscriminator(3, 64, 16)) - 2 * (32 + 64 + 128)  # scale and shift each
+    assert n_params(D) == n_params(DCGANDiscriminator(3, 64, 16)) - 2 * (
+        32 + 64 + 128
+    )  # scale and shift each
     assert D.hparams == dict(channels=3, image_size=64, width=16, batchnorm=False)
 
 
 # --- hparams and checkpoints ------------------------------------------------------------------------
+
 
 def test_plain_models_keep_their_hparams():
     G, D = dcgan(8, 1, 16, 8)
@@ -120,10 +148,14 @@ def test_plain_models_keep_their_hparams():
 
 ROUND_TRIP = [
     lambda: DCGANGenerator(16, 1, 32, 8, num_classes=10, spectral_norm=True, attention_at=16),
-    lambda: DCGANDiscriminator(1, 32, 8, num_classes=10, spectral_norm=True, batchnorm=False, attention_at=16),
+    lambda: DCGANDiscriminator(
+        1, 32, 8, num_classes=10, spectral_norm=True, batchnorm=False, attention_at=16
+    ),
     lambda: DCGANDiscriminator(3, 32, 8, num_classes=4, conditioning="concat"),
     lambda: MLPGenerator(2, 2, 16, 2, num_classes=3, spectral_norm=True),
-    lambda: MLPDiscriminator(2, 16, 2, num_classes=3, conditioning="projection", spectral_norm=True),
+    lambda: MLPDiscriminator(
+        2, 16, 2, num_classes=3, conditioning="projection", spectral_norm=True
+    ),
 ]
 
 
@@ -135,7 +167,9 @@ def test_a_checkpoint_rebuilds_the_model_from_its_hparams(make, tmp_path):
     x, y = first_input(model, 4), torch.tensor([0, 1, 2, 1])
     with torch.no_grad():
         for _ in range(3):
-            model(x, y)  # moves the power-iteration vectors and batch-norm statistics away from a fresh model's
+            model(
+                x, y
+            )  # moves the power-iteration vectors and batch-norm statistics away from a fresh model's
     save_checkpoint({"hparams": model.hparams, "weights": model.state_dict()}, tmp_path / "m.pt")
     state = load_checkpoint(tmp_path / "m.pt")  # weights_only: hparams are plain data
     torch.manual_seed(1)  # a different init, overwritten by the checkpoint
@@ -147,29 +181,53 @@ def test_a_checkpoint_rebuilds_the_model_from_its_hparams(make, tmp_path):
 
 
 def test_options_are_recorded_in_hparams():
-    G, D = dcgan(8, 1, 32, 8, num_classes=10, spectral_norm=True, batchnorm_D=False, attention_at=16)
-    assert G.hparams == dict(latent_dim=8, channels=1, image_size=32, width=8, num_classes=10, attention_at=16)
-    assert D.hparams == dict(channels=1, image_size=32, width=8, num_classes=10, conditioning="projection",
-                             spectral_norm=True, batchnorm=False, attention_at=16)
-    assert not any(parametrize.is_parametrized(m) for m in G.modules())  # spectral_norm is D's; G's is its own flag
+    G, D = dcgan(
+        8, 1, 32, 8, num_classes=10, spectral_norm=True, batchnorm_D=False, attention_at=16
+    )
+    assert G.hparams == dict(
+        latent_dim=8, channels=1, image_size=32, width=8, num_classes=10, attention_at=16
+    )
+    assert D.hparams == dict(
+        channels=1,
+        image_size=32,
+        width=8,
+        num_classes=10,
+        conditioning="projection",
+        spectral_norm=True,
+        batchnorm=False,
+        attention_at=16,
+    )
+    assert not any(
+        parametrize.is_parametrized(m) for m in G.modules()
+    )  # spectral_norm is D's; G's is its own flag
     G, _ = dcgan(8, 1, 32, 8, spectral_norm_G=True)
     assert G.hparams["spectral_norm"] and parametrize.is_parametrized(G.net[0])
-    G, D = toy_gan(2, num_classes=3, conditioning="projection", spectral_norm=True, spectral_norm_G=True)
-    assert G.hparams == dict(latent_dim=2, out_dim=2, hidden=128, depth=3, num_classes=3, spectral_norm=True)
-    assert D.hparams == dict(in_dim=2, hidden=128, depth=3, num_classes=3, conditioning="projection",
-                             spectral_norm=True)
+    G, D = toy_gan(
+        2, num_classes=3, conditioning="projection", spectral_norm=True, spectral_norm_G=True
+    )
+    assert G.hparams == dict(
+        latent_dim=2, out_dim=2, hidden=128, depth=3, num_classes=3, spectral_norm=True
+    )
+    assert D.hparams == dict(
+        in_dim=2, hidden=128, depth=3, num_classes=3, conditioning="projection", spectral_norm=True
+    )
 
 
 # --- self-attention (Zhang et al. 2019) ------------------------------------------------------------
 
-def attention_by_the_definition(block: SelfAttention, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+
+def attention_by_the_definition(
+    block: SelfAttention, x: torch.Tensor
+) -> tuple[torch.Tensor, torch.Tensor]:
     """β_{j,i} = softmax_i(f(x_i)·g(x_j)), out_j = γ Σ_i β_{j,i} h(x_i) + x_j, position by position."""
     B, C, H, W = x.shape
     f, g, h = (conv(x).reshape(B, -1, H * W) for conv in (block.f, block.g, block.h))
     beta = torch.empty(B, H * W, H * W)
     out = torch.empty(B, C, H * W)
     for j in range(H * W):
-        s = torch.stack([(f[:, :, i] * g[:, :, j]).sum(1) for i in range(H * W)], 1)  # (B, N) over i
+        s = torch.stack(
+            [(f[:, :, i] * g[:, :, j]).sum(1) for i in range(H * W)], 1
+        )  # (B, N) over i
         beta[:, j] = torch.exp(s - s.max(1, keepdim=True).values)
         beta[:, j] /= beta[:, j].sum(1, keepdim=True)
         out[:, :, j] = block.gamma * (beta[:, j, None, :] * h).sum(2) + x.reshape(B, C, -1)[:, :, j]
@@ -179,7 +237,11 @@ def attention_by_the_definition(block: SelfAttention, x: torch.Tensor) -> tuple[
 def test_self_attention_against_its_definition():
     torch.manual_seed(0)
     block = SelfAttention(16)
-    assert (block.f.out_channels, block.g.out_channels, block.h.out_channels) == (2, 2, 16)  # C/8, C/8, C
+    assert (block.f.out_channels, block.g.out_channels, block.h.out_channels) == (
+        2,
+        2,
+        16,
+    )  # C/8, C/8, C
     assert n_params(block) == 2 * 16 * 2 + 16 * 16 + 1
     with torch.no_grad():
         block.gamma.fill_(0.7)
@@ -217,14 +279,25 @@ def test_self_attention_keeps_the_memory_layout_and_the_dtype(layout):
     x = torch.randn(2, 16, 4, 4).contiguous(memory_format=layout)
     with torch.no_grad():
         block.gamma.fill_(0.5)
-        assert block(x).is_contiguous(memory_format=layout)  # later layers run in the layout they were given
-        assert block.to(torch.bfloat16)(x.to(torch.bfloat16)).dtype == torch.bfloat16  # γ is 0-dim: no promotion
+        assert block(x).is_contiguous(
+            memory_format=layout
+        )  # later layers run in the layout they were given
+        assert (
+            block.to(torch.bfloat16)(x.to(torch.bfloat16)).dtype == torch.bfloat16
+        )  # γ is 0-dim: no promotion
 
 
 def copy_all_but_attention(src: nn.Module, dst: nn.Module) -> None:
     """Copy the weights and buffers of ``src`` into ``dst``: the same layers plus SelfAttention blocks."""
+
     def tensors(model):
-        return [t for m in model.net if not isinstance(m, SelfAttention) for t in (*m.parameters(), *m.buffers())]
+        return [
+            t
+            for m in model.net
+            if not isinstance(m, SelfAttention)
+            for t in (*m.parameters(), *m.buffers())
+        ]
+
     a, b = tensors(src), tensors(dst)
     assert [t.shape for t in a] == [t.shape for t in b]
     with torch.no_grad():
@@ -244,7 +317,12 @@ def test_attention_at_init_leaves_g_and_d_unchanged(image_size, side):
     assert torch.equal(D_att(x), D(x))
     loss = D_att(G_att(z)).sum()
     loss.backward()
-    gammas = [m.gamma.grad for model in (G_att, D_att) for m in model.modules() if isinstance(m, SelfAttention)]
+    gammas = [
+        m.gamma.grad
+        for model in (G_att, D_att)
+        for m in model.modules()
+        if isinstance(m, SelfAttention)
+    ]
     assert len(gammas) == 2 and all(g.abs().item() > 0 for g in gammas)
 
 
@@ -258,16 +336,21 @@ def test_attention_sits_at_the_feature_map_of_its_side(image_size, side):
         assert len(blocks) == 1
         blocks[0].register_forward_hook(lambda m, inp, out: seen.append(tuple(inp[0].shape[1:])))
     D(G(torch.randn(2, 8)))
-    channels = width * image_size // (2 * side)  # G: width at image_size/2, doubling as the side halves
+    channels = (
+        width * image_size // (2 * side)
+    )  # G: width at image_size/2, doubling as the side halves
     assert seen == [(channels, side, side), (channels, side, side)]  # D mirrors G
 
 
-@pytest.mark.parametrize("image_size,bad,match", [
-    (64, 8, r"attention_at must be one of \(16, 32\) for image_size 64, got 8"),
-    (64, 64, r"one of \(16, 32\)"),
-    (32, True, r"one of \(16,\) for image_size 32, got True"),
-    (16, 16, r"attention_at must be None \(no feature map"),
-])
+@pytest.mark.parametrize(
+    "image_size,bad,match",
+    [
+        (64, 8, r"attention_at must be one of \(16, 32\) for image_size 64, got 8"),
+        (64, 64, r"one of \(16, 32\)"),
+        (32, True, r"one of \(16,\) for image_size 32, got True"),
+        (16, 16, r"attention_at must be None \(no feature map"),
+    ],
+)
 def test_attention_at_bad_side_is_a_clear_error(image_size, bad, match):
     with pytest.raises(ValueError, match=match):
         DCGANGenerator(8, 1, image_size, 8, attention_at=bad)
@@ -281,19 +364,33 @@ def test_attention_sides():
 
 # --- conditional models (Mirza & Osindero 2014; projection: Miyato & Koyama 2018) -------------------
 
-def expected_dcgan_params(latent_dim, channels, image_size, width, num_classes=None, conditioning="projection",
-                          batchnorm=True, attention_at=None):
+
+def expected_dcgan_params(
+    latent_dim,
+    channels,
+    image_size,
+    width,
+    num_classes=None,
+    conditioning="projection",
+    batchnorm=True,
+    attention_at=None,
+):
     """Parameters of the DCGAN pair with the options, counted from the architecture."""
     n = int(math.log2(image_size)) - 2
-    widths = [width * 2 ** i for i in reversed(range(n))]  # G's channels, from the 4x4 map up
+    widths = [width * 2**i for i in reversed(range(n))]  # G's channels, from the 4x4 map up
     e = 0 if num_classes is None else min(num_classes, 50)
     g = (latent_dim + e) * widths[0] * 16 + 2 * widths[0]
     g += sum(a * b * 16 + 2 * b for a, b in zip(widths, widths[1:])) + widths[-1] * channels * 16
     g += num_classes * e if num_classes else 0  # the label embedding
     concat = num_classes is not None and conditioning == "concat"
     d = (channels + (e if concat else 0)) * width * 16
-    d += sum(b * a * 16 + (2 * a if batchnorm else 0) for a, b in zip(widths, widths[1:])) + widths[0] * 16
-    d += 0 if num_classes is None else num_classes * (e if concat else widths[0])  # e_y: input maps or projection
+    d += (
+        sum(b * a * 16 + (2 * a if batchnorm else 0) for a, b in zip(widths, widths[1:]))
+        + widths[0] * 16
+    )
+    d += (
+        0 if num_classes is None else num_classes * (e if concat else widths[0])
+    )  # e_y: input maps or projection
     if attention_at is not None:
         c = width * image_size // (2 * attention_at)
         block = 2 * c * max(1, c // 8) + c * c + 1
@@ -301,13 +398,28 @@ def expected_dcgan_params(latent_dim, channels, image_size, width, num_classes=N
     return g, d
 
 
-@pytest.mark.parametrize("options", [dict(), dict(num_classes=10), dict(num_classes=10, conditioning="concat"),
-                                     dict(num_classes=100, attention_at=16), dict(batchnorm=False, attention_at=32),
-                                     dict(num_classes=3, conditioning="concat", batchnorm=False, attention_at=16)])
+@pytest.mark.parametrize(
+    "options",
+    [
+        dict(),
+        dict(num_classes=10),
+        dict(num_classes=10, conditioning="concat"),
+        dict(num_classes=100, attention_at=16),
+        dict(batchnorm=False, attention_at=32),
+        dict(num_classes=3, conditioning="concat", batchnorm=False, attention_at=16),
+    ],
+)
 def test_parameter_counts_match_the_architecture(options):
-    G, D = dcgan(20, 3, 64, 8, num_classes=options.get("num_classes"),
-                 conditioning=options.get("conditioning", "projection"), batchnorm_D=options.get("batchnorm", True),
-                 attention_at=options.get("attention_at"))
+    G, D = dcgan(
+        20,
+        3,
+        64,
+        8,
+        num_classes=options.get("num_classes"),
+        conditioning=options.get("conditioning", "projection"),
+        batchnorm_D=options.get("batchnorm", True),
+        attention_at=options.get("attention_at"),
+    )
     assert (n_params(G), n_params(D)) == expected_dcgan_params(20, 3, 64, 8, **options)
 
 
@@ -325,7 +437,9 @@ def test_mlp_parameter_counts():
 CONDITIONAL = {
     "mlp G": lambda: MLPGenerator(3, 2, 16, 2, num_classes=4),
     "mlp D concat": lambda: MLPDiscriminator(2, 16, 2, num_classes=4),
-    "mlp D projection": lambda: MLPDiscriminator(2, 16, 2, num_classes=4, conditioning="projection"),
+    "mlp D projection": lambda: MLPDiscriminator(
+        2, 16, 2, num_classes=4, conditioning="projection"
+    ),
     "dcgan G": lambda: DCGANGenerator(8, 1, 16, 8, num_classes=4),
     "dcgan D projection": lambda: DCGANDiscriminator(1, 16, 8, num_classes=4),
     "dcgan D concat": lambda: DCGANDiscriminator(1, 16, 8, num_classes=4, conditioning="concat"),
@@ -355,28 +469,40 @@ def test_the_label_changes_the_output(name):
 def test_labels_are_required_checked_and_refused_when_unconditional(name):
     model = CONDITIONAL[name]()
     x = first_input(model, 3)
-    with pytest.raises(ValueError, match=r"conditional \(num_classes=4\): pass integer labels y of shape \(3,\)"):
+    with pytest.raises(
+        ValueError, match=r"conditional \(num_classes=4\): pass integer labels y of shape \(3,\)"
+    ):
         model(x)
     with pytest.raises(ValueError, match=r"integer labels y of shape \(3,\), got a torch.float32"):
         model(x, torch.zeros(3))
-    with pytest.raises(ValueError, match=r"shape \(3,\), got a torch.int64 tensor of shape \(3, 1\)"):
+    with pytest.raises(
+        ValueError, match=r"shape \(3,\), got a torch.int64 tensor of shape \(3, 1\)"
+    ):
         model(x, torch.zeros(3, 1, dtype=torch.long))
     with pytest.raises(ValueError, match=r"labels y must be in 0..3, got values from 0 to 4"):
         model(x, torch.tensor([0, 4, 1]))
     assert model(x, torch.tensor([0, 3, 1], dtype=torch.int32)).shape[0] == 3  # any integer dtype
-    plain = type(model)(**{k: v for k, v in model.hparams.items() if k not in ("num_classes", "conditioning")})
-    with pytest.raises(ValueError, match=r"unconditional \(num_classes=None\) and takes no labels y"):
+    plain = type(model)(
+        **{k: v for k, v in model.hparams.items() if k not in ("num_classes", "conditioning")}
+    )
+    with pytest.raises(
+        ValueError, match=r"unconditional \(num_classes=None\) and takes no labels y"
+    ):
         plain(x, torch.zeros(3, dtype=torch.long))
 
 
 def test_with_zero_label_vectors_the_conditional_g_is_the_plain_g():
-    for plain, cond in [(MLPGenerator(3, 2, 16, 2), MLPGenerator(3, 2, 16, 2, num_classes=4)),
-                        (DCGANGenerator(8, 1, 16, 8), DCGANGenerator(8, 1, 16, 8, num_classes=4))]:
+    for plain, cond in [
+        (MLPGenerator(3, 2, 16, 2), MLPGenerator(3, 2, 16, 2, num_classes=4)),
+        (DCGANGenerator(8, 1, 16, 8), DCGANGenerator(8, 1, 16, 8, num_classes=4)),
+    ]:
         with torch.no_grad():
             cond.embed.weight.zero_()
             shared = [p for n, p in cond.named_parameters() if n != "embed.weight"]
             for (name, p), q in zip(plain.named_parameters(), shared):
-                if name == "net.0.weight":  # z's part: Linear (out, in) columns, ConvTranspose2d (in, out, k, k) rows
+                if (
+                    name == "net.0.weight"
+                ):  # z's part: Linear (out, in) columns, ConvTranspose2d (in, out, k, k) rows
                     q = q[:, :3] if q.ndim == 2 else q[:8]
                 q.copy_(p)
         plain.eval(), cond.eval()
@@ -394,7 +520,9 @@ def test_projection_d_adds_the_inner_product_of_e_y_with_the_features():
     x, y = images(6, 1, 16), torch.tensor([0, 1, 2, 3, 0, 1])
     with torch.no_grad():
         psi = plain(x)
-        phi = features[0].sum((2, 3))  # (6, 16): the last feature map, summed over its 4x4 positions
+        phi = features[0].sum(
+            (2, 3)
+        )  # (6, 16): the last feature map, summed over its 4x4 positions
         expected = psi + (cond.embed.weight[y] * phi).sum(1)
         assert torch.allclose(cond(x, y), expected, atol=1e-6)
         cond.embed.weight.zero_()
@@ -417,10 +545,18 @@ def test_gradients_reach_only_the_label_vectors_in_the_batch():
     y = torch.tensor([0, 2, 2, 4])
     D(G(torch.randn(4, 8), y), y).sum().backward()
     for model in (G, D):
-        E = model.embed.weight if model is G else model.embed.parametrizations.weight.original  # D's is normalised
+        E = (
+            model.embed.weight if model is G else model.embed.parametrizations.weight.original
+        )  # D's is normalised
         used = E.grad.abs().sum(1) > 0
         if model is G:
-            assert used.tolist() == [True, False, True, False, True]  # a lookup: rows of absent classes stay 0
+            assert used.tolist() == [
+                True,
+                False,
+                True,
+                False,
+                True,
+            ]  # a lookup: rows of absent classes stay 0
         else:
             assert used.all()  # spectral norm: σ(E) depends on every row
 
@@ -442,11 +578,17 @@ def test_conditional_pairs_are_seeded_and_leave_the_global_rng_alone():
     assert all(torch.equal(p, q) for p, q in zip(G1.parameters(), G2.parameters()))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(num_classes=10, conditioning="proj"), "unknown conditioning 'proj'; choose one of: concat, projection"),
-    (dict(num_classes=0), "num_classes must be an integer >= 1, got 0"),
-    (dict(num_classes=2.0), "num_classes must be an integer >= 1, got 2.0"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (
+            dict(num_classes=10, conditioning="proj"),
+            "unknown conditioning 'proj'; choose one of: concat, projection",
+        ),
+        (dict(num_classes=0), "num_classes must be an integer >= 1, got 0"),
+        (dict(num_classes=2.0), "num_classes must be an integer >= 1, got 2.0"),
+    ],
+)
 def test_bad_conditioning_options_are_clear_errors(kwargs, match):
     with pytest.raises(ValueError, match=match):
         DCGANDiscriminator(1, 16, 8, **kwargs)
@@ -455,6 +597,7 @@ def test_bad_conditioning_options_are_clear_errors(kwargs, match):
 
 
 # --- sampling a conditional G -----------------------------------------------------------------------
+
 
 def test_generate_passes_labels_or_draws_them():
     G, _ = toy_gan(2, num_classes=3, seed=0)
@@ -465,9 +608,13 @@ def test_generate_passes_labels_or_draws_them():
     assert torch.equal(generate(G, 6, torch.Generator().manual_seed(0), y=labels), G(z, labels))
     gen = torch.Generator().manual_seed(0)
     z, y = torch.randn(500, 2, generator=gen), torch.randint(3, (500,), generator=gen)
-    assert torch.equal(generate(G, 500, torch.Generator().manual_seed(0)), G(z, y))  # y None: uniform labels
+    assert torch.equal(
+        generate(G, 500, torch.Generator().manual_seed(0)), G(z, y)
+    )  # y None: uniform labels
     assert sorted(y.unique().tolist()) == [0, 1, 2]
-    with pytest.raises(ValueError, match=r"labels y must be an int in 0..2 or an \(6,\) tensor, got 3"):
+    with pytest.raises(
+        ValueError, match=r"labels y must be an int in 0..2 or an \(6,\) tensor, got 3"
+    ):
         generate(G, 6, y=3)
     G_plain, _ = toy_gan(2)
     with pytest.raises(ValueError, match=r"None \(G is unconditional\), got 1"):
@@ -483,15 +630,18 @@ def test_render_and_sample_class():
         expected = G(z, y)
     G.train()
     assert torch.allclose(render(G, z, batch_size=3, batch_stats=False, y=y), expected, atol=1e-6)
-    with pytest.raises(ValueError, match=r"labels y must have shape \(10,\), one per sample, got \(9,\)"):
+    with pytest.raises(
+        ValueError, match=r"labels y must have shape \(10,\), one per sample, got \(9,\)"
+    ):
         render(G, z, y=y[:9])
     sevens = sample_class(G, 7, 6, seed=5)
     assert sevens.shape == (6, 1, 16, 16) and sevens.device.type == "cpu"
     assert torch.equal(sevens, render(G, fixed_noise(6, 8, 5), y=torch.full((6,), 7)))
     assert torch.equal(sevens, sample_class(G, 7, 6, seed=5))
-    assert (sample_class(G, 3, 6, seed=5) - sevens).abs().amax((1, 2, 3)).min() > 0  # same z, another class
+    assert (sample_class(G, 3, 6, seed=5) - sevens).abs().amax(
+        (1, 2, 3)
+    ).min() > 0  # same z, another class
     with pytest.raises(ValueError, match="an int in 0..9"):
         sample_class(G, 10, 6)
     with pytest.raises(ValueError, match="sample_class needs a conditional G"):
         sample_class(dcgan(8, 1, 16, 8)[0], 0, 6)
-

@@ -17,14 +17,23 @@ def test_shapes_and_logits():
 
 def test_dimension_mismatch_is_a_clear_error():
     G, D = ganlab.toy_gan(2, latent_dim=2)
-    with pytest.raises(ValueError, match=r"MLPGenerator expects inputs of shape \(N, 2\), got \(4, 3\)"):
+    with pytest.raises(
+        ValueError, match=r"MLPGenerator expects inputs of shape \(N, 2\), got \(4, 3\)"
+    ):
         G(torch.randn(4, 3))
     with pytest.raises(ValueError, match="MLPDiscriminator"):
         D(torch.randn(4, 1))
 
 
-@pytest.mark.parametrize("kwargs", [dict(latent_dim=0, out_dim=2), dict(latent_dim=2, out_dim=2, hidden=-1),
-                                    dict(latent_dim=2.5, out_dim=2), dict(latent_dim=2, out_dim=2, depth=0)])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        dict(latent_dim=0, out_dim=2),
+        dict(latent_dim=2, out_dim=2, hidden=-1),
+        dict(latent_dim=2.5, out_dim=2),
+        dict(latent_dim=2, out_dim=2, depth=0),
+    ],
+)
 def test_bad_sizes(kwargs):
     with pytest.raises(ValueError):
         ganlab.MLPGenerator(**kwargs)

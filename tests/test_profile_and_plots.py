@@ -10,8 +10,14 @@ import ganlab  # noqa: E402
 from ganlab import plots  # noqa: E402
 
 
-@pytest.mark.parametrize("env,expected", [({"GANLAB_QUICK": "1"}, "quick"), ({"GANLAB_QUICK": "0"}, "full"),
-                                          ({"GANLAB_PROFILE": "full", "GANLAB_QUICK": "1"}, "full")])
+@pytest.mark.parametrize(
+    "env,expected",
+    [
+        ({"GANLAB_QUICK": "1"}, "quick"),
+        ({"GANLAB_QUICK": "0"}, "full"),
+        ({"GANLAB_PROFILE": "full", "GANLAB_QUICK": "1"}, "full"),
+    ],
+)
 def test_profile_from_environment(monkeypatch, env, expected):
     monkeypatch.delenv("GANLAB_PROFILE", raising=False)
     for key, value in env.items():
@@ -42,14 +48,18 @@ def test_figures_and_animation_render():
     mix = ganlab.ring()
     G, D = ganlab.toy_gan(2, hidden=16, depth=1)
     snaps = plots.Snapshots(mix, every=5, n=50, resolution=20)
-    h = ganlab.train(G, D, mix.sample, ganlab.TrainConfig(num_steps=10, progress=False, device="cpu"), [snaps])
+    h = ganlab.train(
+        G, D, mix.sample, ganlab.TrainConfig(num_steps=10, progress=False, device="cpu"), [snaps]
+    )
     assert [f["step"] for f in snaps.frames] == [1, 5, 10]
     ax = plots.plot_samples_2d(mix, G, D, n=100, resolution=20)
     assert len(ax.collections) >= 3  # heat map, real, generated (+ arrows)
     axes = plots.plot_history(h)
     assert len(axes[0].lines) == 3
     html = plots.animation_html(plots.animate(snaps))
-    assert "<script" in html and html.count("data:image/png") == len(snaps.frames)  # one image per frame
+    assert "<script" in html and html.count("data:image/png") == len(
+        snaps.frames
+    )  # one image per frame
     plt.close("all")
 
 
@@ -65,7 +75,9 @@ def test_1d_plot_and_wrong_dims():
         plots.plot_samples_2d(mix)
     with pytest.raises(ValueError, match="no frames"):
         plots.animate(plots.Snapshots(mix))
-    np.testing.assert_allclose(plots.discriminator_output(lambda x: torch.zeros(len(x)), np.zeros((4, 1))), 0.5)
+    np.testing.assert_allclose(
+        plots.discriminator_output(lambda x: torch.zeros(len(x)), np.zeros((4, 1))), 0.5
+    )
     plt.close("all")
 
 
@@ -82,10 +94,18 @@ def test_plot_history_smoothing_keeps_a_constant_trace_constant_at_the_ends():
     from ganlab.training import History
 
     n = 40
-    h = History(step=list(range(1, n + 1)), loss_d=[1.3] * n, loss_g=[0.7] * n, d_real=[0.6] * n, d_fake=[0.4] * n)
+    h = History(
+        step=list(range(1, n + 1)),
+        loss_d=[1.3] * n,
+        loss_g=[0.7] * n,
+        d_real=[0.6] * n,
+        d_fake=[0.4] * n,
+    )
     axes = ganlab.plots.plot_history(h, smooth=9)
     loss_d = axes[0].get_lines()[0].get_ydata()
-    assert len(loss_d) == n and np.allclose(loss_d, 1.3)  # zero padding would pull the ends toward 0
+    assert len(loss_d) == n and np.allclose(
+        loss_d, 1.3
+    )  # zero padding would pull the ends toward 0
     plt.close("all")
 
 
@@ -96,14 +116,18 @@ def test_no_public_name_of_ganlab_hides_a_submodule():
     import pkgutil
     import types
 
-    submodules = {info.name for info in pkgutil.iter_modules(ganlab.__path__)} - {"__main__"}  # that one runs the CLI
+    submodules = {info.name for info in pkgutil.iter_modules(ganlab.__path__)} - {
+        "__main__"
+    }  # that one runs the CLI
     assert {"training", "profiles", "models", "sweep"} <= submodules
     clashes = []
     for name in submodules:
         module = importlib.import_module(f"ganlab.{name}")
         value = getattr(ganlab, name, module)
         if value is not module:
-            clashes.append(f"ganlab.{name} is {type(value).__name__} {value!r:.60}, not the submodule")
+            clashes.append(
+                f"ganlab.{name} is {type(value).__name__} {value!r:.60}, not the submodule"
+            )
     assert not clashes, "; ".join(clashes)
     assert isinstance(ganlab.training, types.ModuleType) and callable(ganlab.train)
     assert ganlab.training.fit_discriminator is not None

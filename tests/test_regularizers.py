@@ -54,12 +54,18 @@ def test_penalties_of_a_linear_critic_have_closed_forms(shape):
     w = _batch((d,), 2)
     D = Linear(w)
     norm = w.norm().item()
-    assert regularizers.gradient_penalty(D, x_real, x_fake).item() == pytest.approx((norm - 1) ** 2, rel=1e-12)
-    assert regularizers.gradient_penalty(D, x_real, x_fake, target=2.0).item() == pytest.approx((norm - 2) ** 2)
-    assert regularizers.r1_penalty(D, x_real).item() == pytest.approx(norm ** 2, rel=1e-12)
-    assert regularizers.r2_penalty(D, x_fake).item() == pytest.approx(norm ** 2, rel=1e-12)
+    assert regularizers.gradient_penalty(D, x_real, x_fake).item() == pytest.approx(
+        (norm - 1) ** 2, rel=1e-12
+    )
+    assert regularizers.gradient_penalty(D, x_real, x_fake, target=2.0).item() == pytest.approx(
+        (norm - 2) ** 2
+    )
+    assert regularizers.r1_penalty(D, x_real).item() == pytest.approx(norm**2, rel=1e-12)
+    assert regularizers.r2_penalty(D, x_fake).item() == pytest.approx(norm**2, rel=1e-12)
     unit = Linear(w / w.norm())  # a 1-Lipschitz critic with gradient norm 1 everywhere: no penalty
-    assert regularizers.gradient_penalty(unit, x_real, x_fake).item() == pytest.approx(0.0, abs=1e-24)
+    assert regularizers.gradient_penalty(unit, x_real, x_fake).item() == pytest.approx(
+        0.0, abs=1e-24
+    )
 
 
 @pytest.mark.parametrize("shape", SHAPES)
@@ -98,22 +104,33 @@ def test_r1_of_a_nonlinear_critic_and_nothing_flows_into_the_samples():
     x_fake = _batch((20, 5), 4).requires_grad_(True)
     D = HalfSquare()
     r1 = regularizers.r1_penalty(D, x_real)
-    assert r1.item() == pytest.approx(x_real.detach().pow(2).sum(1).mean().item(), rel=1e-12)  # E‖x‖²
+    assert r1.item() == pytest.approx(
+        x_real.detach().pow(2).sum(1).mean().item(), rel=1e-12
+    )  # E‖x‖²
     (r1 + regularizers.gradient_penalty(D, x_real, x_fake)).backward()
-    assert x_real.grad is None and x_fake.grad is None  # D's regularizer: G gets no gradient from it
+    assert (
+        x_real.grad is None and x_fake.grad is None
+    )  # D's regularizer: G gets no gradient from it
 
 
 def test_penalties_match_per_sample_gradients_of_a_network():
     # the batch trick (gradient of the sum) against one backward pass per sample
     torch.manual_seed(0)
-    D = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.LeakyReLU(0.2), nn.Flatten(), nn.Linear(64, 1),
-                      nn.Flatten(0)).double()
+    D = nn.Sequential(
+        nn.Conv2d(1, 4, 3, padding=1),
+        nn.LeakyReLU(0.2),
+        nn.Flatten(),
+        nn.Linear(64, 1),
+        nn.Flatten(0),
+    ).double()
     x = _batch((6, 1, 4, 4), 5)
     per_sample = []
     for xi in x:
         xi = xi[None].clone().requires_grad_(True)
         per_sample.append(torch.autograd.grad(D(xi).sum(), xi)[0].pow(2).sum())
-    assert regularizers.r1_penalty(D, x).item() == pytest.approx(torch.stack(per_sample).mean().item(), rel=1e-10)
+    assert regularizers.r1_penalty(D, x).item() == pytest.approx(
+        torch.stack(per_sample).mean().item(), rel=1e-10
+    )
     regularizers.r1_penalty(D, x).backward()  # double backward through conv and LeakyReLU
     _assert_weights_get_gradients(D)
 
@@ -138,7 +155,9 @@ def test_wgan_gp_critic_on_two_gaussians_reaches_its_closed_form_optimum():
         loss_d.backward()
         opt.step()
     assert D.w.item() == pytest.approx(1 + 1 / 20, abs=1e-4)
-    assert -loss_d.item() == pytest.approx(1 + 1 / 40, abs=1e-4)  # the estimate of W1 = 1, plus λ·(1/(2λ))²
+    assert -loss_d.item() == pytest.approx(
+        1 + 1 / 40, abs=1e-4
+    )  # the estimate of W1 = 1, plus λ·(1/(2λ))²
 
 
 def test_regularizers_for_each_loss():
@@ -150,7 +169,9 @@ def test_regularizers_for_each_loss():
     gp = regularizers.regularizers_for(losses.get_loss("wgan-gp"))
     assert [p.name for p in gp] == ["10*gradient_penalty"]
     seeded = dict(generator=torch.Generator().manual_seed(1))
-    expected = 10 * regularizers.gradient_penalty(D, x_real, x_fake, torch.Generator().manual_seed(1))
+    expected = 10 * regularizers.gradient_penalty(
+        D, x_real, x_fake, torch.Generator().manual_seed(1)
+    )
     assert gp[0](D, x_real, x_fake, **seeded).item() == pytest.approx(expected.item())
     both = regularizers.regularizers_for(losses.get_loss("hinge"), r1=10.0, r2=0.5)
     assert [p.name for p in both] == ["10/2*r1", "0.5/2*r2"]
@@ -168,7 +189,9 @@ def test_clip_weights_bounds_every_parameter_and_keeps_the_small_ones():
         assert new.abs().max() <= 0.05
         assert torch.equal(new, old.clamp(-0.05, 0.05))
     assert any((p.abs() == 0.05).any() for p in D.parameters())  # some weights were clipped
-    assert any(((p.abs() < 0.05) & (p != 0)).any() for p in D.parameters())  # others kept as they were
+    assert any(
+        ((p.abs() < 0.05) & (p != 0)).any() for p in D.parameters()
+    )  # others kept as they were
 
 
 def test_gradient_penalty_on_the_toy_discriminator_is_finite_and_trainable():
@@ -181,15 +204,35 @@ def test_gradient_penalty_on_the_toy_discriminator_is_finite_and_trainable():
     _assert_weights_get_gradients(D)
 
 
-@pytest.mark.parametrize("call, message", [
-    (lambda D, x: regularizers.gradient_penalty(D, x, x[:3]), r"x_real and x_fake must have the same shape"),
-    (lambda D, x: regularizers.gradient_penalty(D, x, x, target=0.0), "target must be a positive finite number"),
-    (lambda D, x: regularizers.r1_penalty(D, x[:, 0]), r"x must be a non-empty floating-point batch of shape"),
-    (lambda D, x: regularizers.r1_penalty(lambda y: D(y)[:, None], x), r"D must return shape \(10,\)"),
-    (lambda D, x: regularizers.clip_weights_(D, -1.0), "c must be a positive finite number, got -1.0"),
-    (lambda D, x: regularizers.regularizers_for(losses.get_loss("hinge"), r1=-1.0),
-     "r1 must be a finite number >= 0, got -1.0"),
-])
+@pytest.mark.parametrize(
+    "call, message",
+    [
+        (
+            lambda D, x: regularizers.gradient_penalty(D, x, x[:3]),
+            r"x_real and x_fake must have the same shape",
+        ),
+        (
+            lambda D, x: regularizers.gradient_penalty(D, x, x, target=0.0),
+            "target must be a positive finite number",
+        ),
+        (
+            lambda D, x: regularizers.r1_penalty(D, x[:, 0]),
+            r"x must be a non-empty floating-point batch of shape",
+        ),
+        (
+            lambda D, x: regularizers.r1_penalty(lambda y: D(y)[:, None], x),
+            r"D must return shape \(10,\)",
+        ),
+        (
+            lambda D, x: regularizers.clip_weights_(D, -1.0),
+            "c must be a positive finite number, got -1.0",
+        ),
+        (
+            lambda D, x: regularizers.regularizers_for(losses.get_loss("hinge"), r1=-1.0),
+            "r1 must be a finite number >= 0, got -1.0",
+        ),
+    ],
+)
 def test_bad_arguments_are_named(call, message):
     with pytest.raises(ValueError, match=message):
         call(HalfSquare(), _batch((10, 3), 0))

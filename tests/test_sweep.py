@@ -8,8 +8,15 @@ import ganlab
 from ganlab import sweep
 from ganlab.metrics import CoverageTracker, ModeCoverage, mode_coverage
 
-FAST = ganlab.TrainConfig(num_steps=30, batch_real=48, batch_fake=40, batch_g=32, log_every=7, progress=False,
-                          device="cpu")
+FAST = ganlab.TrainConfig(
+    num_steps=30,
+    batch_real=48,
+    batch_fake=40,
+    batch_g=32,
+    log_every=7,
+    progress=False,
+    device="cpu",
+)
 SMALL = dict(hidden=16, depth=2)
 TOL = 1e-5  # batched and single matrix products may round differently in the last bit
 
@@ -18,7 +25,9 @@ def alone(seed, cfg=FAST, mixture=None, callbacks=(), **changes):
     """The single run a member must reproduce: toy_gan + train with the member's settings."""
     mixture = mixture or ganlab.ring()
     G, D = ganlab.toy_gan(mixture.dim, hidden=SMALL["hidden"], depth=SMALL["depth"], seed=seed)
-    history = ganlab.train(G, D, mixture.sample, dataclasses.replace(cfg, seed=seed, **changes), callbacks)
+    history = ganlab.train(
+        G, D, mixture.sample, dataclasses.replace(cfg, seed=seed, **changes), callbacks
+    )
     return G, D, history
 
 
@@ -27,15 +36,21 @@ def assert_same_run(history, G, D, result, i):
     assert member.step == history.step
     assert member.config == history.config
     for name in ("loss_d", "loss_g", "d_real", "d_fake"):
-        np.testing.assert_allclose(getattr(member, name), getattr(history, name), rtol=0, atol=TOL, err_msg=name)
+        np.testing.assert_allclose(
+            getattr(member, name), getattr(history, name), rtol=0, atol=TOL, err_msg=name
+        )
     G_i, D_i = result.member(i)
-    for mine, theirs in zip([*G_i.parameters(), *D_i.parameters()], [*G.parameters(), *D.parameters()]):
+    for mine, theirs in zip(
+        [*G_i.parameters(), *D_i.parameters()], [*G.parameters(), *D.parameters()]
+    ):
         torch.testing.assert_close(mine, theirs, rtol=0, atol=TOL)
 
 
 def test_each_member_equals_train_alone_with_its_seed_lr_and_k():
     seeds, lr_g, lr_d, k_disc = (0, 1, 2), (1e-3, 1e-3, 3e-3), (1e-3, 5e-3, 1e-3), (1, 3, 2)
-    result = sweep.run(ganlab.ring(), seeds, FAST, lr_g=lr_g, lr_d=lr_d, k_disc=k_disc, coverage_n=300, **SMALL)
+    result = sweep.run(
+        ganlab.ring(), seeds, FAST, lr_g=lr_g, lr_d=lr_d, k_disc=k_disc, coverage_n=300, **SMALL
+    )
     assert result.seeds == seeds and result.lr_d == lr_d and result.k_disc == k_disc
     assert result.diverged == (None, None, None)
     for i, seed in enumerate(seeds):
@@ -65,10 +80,14 @@ def test_coverage_is_mode_coverage_of_each_members_samples_and_tracking_matches_
 
 
 def test_a_zero_step_size_freezes_that_player_only():
-    result = sweep.run(ganlab.ring(), (3, 3), FAST, lr_d=(0.0, 1e-3), lr_g=(1e-3, 0.0), coverage_n=100, **SMALL)
+    result = sweep.run(
+        ganlab.ring(), (3, 3), FAST, lr_d=(0.0, 1e-3), lr_g=(1e-3, 0.0), coverage_n=100, **SMALL
+    )
     G0, D0 = ganlab.toy_gan(2, seed=3, **SMALL)
     (G_a, D_a), (G_b, D_b) = result.member(0), result.member(1)
-    moved = lambda m, m0: max((p - q).abs().max().item() for p, q in zip(m.parameters(), m0.parameters()))
+    moved = lambda m, m0: max(
+        (p - q).abs().max().item() for p, q in zip(m.parameters(), m0.parameters())
+    )
     assert moved(D_a, D0) == 0 and moved(G_b, G0) == 0
     assert moved(G_a, G0) > 1e-3 and moved(D_b, D0) > 1e-3
 
@@ -76,13 +95,24 @@ def test_a_zero_step_size_freezes_that_player_only():
 def test_diverging_members_are_marked_at_trains_step_and_the_others_go_on():
     cfg = dataclasses.replace(FAST, log_every=3, batch_real=32, batch_fake=32, batch_g=32)
     steps = []
-    for change in (dict(lr_g=1e12), dict(lr_d=1e12)):  # G's samples overflow at step 4; D's logits at step 1
+    for change in (
+        dict(lr_g=1e12),
+        dict(lr_d=1e12),
+    ):  # G's samples overflow at step 4; D's logits at step 1
         with pytest.raises(ganlab.TrainingDiverged) as err:
             alone(1, cfg, **change)
         steps.append(err.value.step)
     assert steps == [4, 1]
-    result = sweep.run(ganlab.ring(), (0, 1, 1), cfg, lr_g=(1e-3, 1e12, 1e-3), lr_d=(1e-3, 1e-3, 1e12),
-                       coverage_n=200, track_every=2, **SMALL)
+    result = sweep.run(
+        ganlab.ring(),
+        (0, 1, 1),
+        cfg,
+        lr_g=(1e-3, 1e12, 1e-3),
+        lr_d=(1e-3, 1e-3, 1e12),
+        coverage_n=200,
+        track_every=2,
+        **SMALL,
+    )
     assert result.diverged == (None, 4, 1)
     assert result.histories[1].step == [1, 2, 3] and result.histories[2].step == []
     # Member 1's samples are already infinite at step 2, so nothing is logged; member 2's coverage at
@@ -118,10 +148,14 @@ def test_batched_adam_is_torch_adam_member_by_member_bit_for_bit():
 
 
 def test_members_real_samples_are_mixture_sample_stacked_and_a_member_sitting_out_draws_nothing():
-    mix = ganlab.GaussianMixture([[0, 0], [3, 1], [-2, 5]], stds=[0.1, 0.5, 2.0], weights=[0.2, 0.3, 0.5])
+    mix = ganlab.GaussianMixture(
+        [[0, 0], [3, 1], [-2, 5]], stds=[0.1, 0.5, 2.0], weights=[0.2, 0.3, 0.5]
+    )
     gens = lambda: [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
     expected = torch.stack([mix.sample(50, g) for g in gens()])
-    assert torch.equal(sweep._sample_members(mix, 50, gens(), np.array([True, True, True])), expected)
+    assert torch.equal(
+        sweep._sample_members(mix, 50, gens(), np.array([True, True, True])), expected
+    )
     g = gens()
     out = sweep._sample_members(mix, 50, g, np.array([True, False, True]))
     assert torch.equal(out[[0, 2]], expected[[0, 2]])
@@ -144,11 +178,26 @@ def test_summary_and_table_give_statistics_over_seeds_per_setting():
     cov = lambda k: ModeCoverage(k, 8, k / 8, 0.1, (1,) * k + (0,) * (8 - k))
     modes = [8, 8, 6, 0, 2, 3]
     result = sweep.SweepResult(
-        histories=[ganlab.History() for _ in modes], coverage=[cov(k) for k in modes], seeds=(0, 1, 2, 3, 0, 1),
-        lr_g=(1e-3,) * 6, lr_d=(1e-3,) * 4 + (1e-2,) * 2, k_disc=(1,) * 6, diverged=(None, None, None, 7, None, None),
-        mixture=mix, wall_time=1.0, G=None, D=None, templates=None)
+        histories=[ganlab.History() for _ in modes],
+        coverage=[cov(k) for k in modes],
+        seeds=(0, 1, 2, 3, 0, 1),
+        lr_g=(1e-3,) * 6,
+        lr_d=(1e-3,) * 4 + (1e-2,) * 2,
+        k_disc=(1,) * 6,
+        diverged=(None, None, None, 7, None, None),
+        mixture=mix,
+        wall_time=1.0,
+        G=None,
+        D=None,
+        templates=None,
+    )
     first, second = result.summary()
-    assert (first["lr_d"], first["members"], second["lr_d"], second["members"]) == (1e-3, 4, 1e-2, 2)
+    assert (first["lr_d"], first["members"], second["lr_d"], second["members"]) == (
+        1e-3,
+        4,
+        1e-2,
+        2,
+    )
     assert first["modes_median"] == 7 and first["modes_q1"] == 4.5 and first["modes_q3"] == 8
     assert (first["modes_min"], first["modes_max"]) == (0, 8)
     assert first["share_all_modes"] == 0.5 and first["share_diverged"] == 0.25
@@ -160,10 +209,17 @@ def test_summary_and_table_give_statistics_over_seeds_per_setting():
 
 
 def test_cross_lists_every_combination_seeds_fastest():
-    assert sweep.cross(range(3), lr_d=[1e-4, 1e-3]) == {"seeds": [0, 1, 2, 0, 1, 2],
-                                                        "lr_d": [1e-4] * 3 + [1e-3] * 3}
+    assert sweep.cross(range(3), lr_d=[1e-4, 1e-3]) == {
+        "seeds": [0, 1, 2, 0, 1, 2],
+        "lr_d": [1e-4] * 3 + [1e-3] * 3,
+    }
     both = sweep.cross([5], lr_g=[1, 2], k_disc=[1, 5])
-    assert list(zip(both["seeds"], both["lr_g"], both["k_disc"])) == [(5, 1, 1), (5, 1, 5), (5, 2, 1), (5, 2, 5)]
+    assert list(zip(both["seeds"], both["lr_g"], both["k_disc"])) == [
+        (5, 1, 1),
+        (5, 1, 5),
+        (5, 2, 1),
+        (5, 2, 5),
+    ]
     with pytest.raises(ValueError, match="lr_d is empty"):
         sweep.cross(range(2), lr_d=[])
 
@@ -171,35 +227,53 @@ def test_cross_lists_every_combination_seeds_fastest():
 def test_custom_models_are_stacked_and_mismatched_ones_refused():
     setting = ganlab.failures.get("mode_collapse")
     cfg = dataclasses.replace(FAST, num_steps=3)
-    result = sweep.run(ganlab.ring(), (0, 1), cfg, models=lambda s: setting.models(2, s), coverage_n=50)
+    result = sweep.run(
+        ganlab.ring(), (0, 1), cfg, models=lambda s: setting.models(2, s), coverage_n=50
+    )
     G, D = result.member(1)
     assert G.net[0].out_features == setting.g_hidden and D.net[0].out_features == setting.d_hidden
     with pytest.raises(ValueError, match="same architecture"):
-        sweep.run(ganlab.ring(), (1, 2), cfg, models=lambda s: ganlab.toy_gan(2, hidden=8 * s), coverage_n=50)
+        sweep.run(
+            ganlab.ring(),
+            (1, 2),
+            cfg,
+            models=lambda s: ganlab.toy_gan(2, hidden=8 * s),
+            coverage_n=50,
+        )
     with pytest.raises(ValueError, match=r"models\(seed\) must return"):
-        sweep.run(ganlab.ring(), (1,), cfg, models=lambda s: (torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)))
+        sweep.run(
+            ganlab.ring(),
+            (1,),
+            cfg,
+            models=lambda s: (torch.nn.Linear(2, 2), torch.nn.Linear(2, 1)),
+        )
     with pytest.raises(ValueError, match="dimension 1"):
         sweep.run(ganlab.bimodal_1d(), (1,), cfg, models=lambda s: ganlab.toy_gan(2))
 
 
-@pytest.mark.parametrize("kwargs,match", [
-    (dict(seeds=()), "seeds is empty"),
-    (dict(seeds=(0, 1.5)), "seeds must be integers"),
-    (dict(seeds=(0, 1), lr_g=(1e-3,)), "lr_g has 1 values for 2 seeds"),
-    (dict(seeds=(0, 1), lr_d=(1e-3, -1.0)), "lr_d must be a finite number >= 0, got -1.0"),
-    (dict(seeds=(0,), lr_d=(float("nan"),)), "lr_d must be a finite number >= 0"),
-    (dict(seeds=(0, 1), k_disc=(1, 0)), "k_disc must be an integer >= 1, got 0"),
-    (dict(seeds=(0,), coverage_n=0), "coverage_n must be an integer >= 1"),
-    (dict(seeds=(0,), track_every=0), "track_every must be an integer >= 1"),
-    (dict(seeds=(0,), hidden=0), "hidden must be an integer >= 1"),
-])
+@pytest.mark.parametrize(
+    "kwargs,match",
+    [
+        (dict(seeds=()), "seeds is empty"),
+        (dict(seeds=(0, 1.5)), "seeds must be integers"),
+        (dict(seeds=(0, 1), lr_g=(1e-3,)), "lr_g has 1 values for 2 seeds"),
+        (dict(seeds=(0, 1), lr_d=(1e-3, -1.0)), "lr_d must be a finite number >= 0, got -1.0"),
+        (dict(seeds=(0,), lr_d=(float("nan"),)), "lr_d must be a finite number >= 0"),
+        (dict(seeds=(0, 1), k_disc=(1, 0)), "k_disc must be an integer >= 1, got 0"),
+        (dict(seeds=(0,), coverage_n=0), "coverage_n must be an integer >= 1"),
+        (dict(seeds=(0,), track_every=0), "track_every must be an integer >= 1"),
+        (dict(seeds=(0,), hidden=0), "hidden must be an integer >= 1"),
+    ],
+)
 def test_bad_arguments_name_the_value_and_what_is_allowed(kwargs, match):
     with pytest.raises(ValueError, match=match):
         sweep.run(ganlab.ring(), cfg=FAST, **kwargs)
 
 
-@pytest.mark.parametrize("change", [dict(reuse_fake=True), dict(checkpoint_path="run.pt"), dict(bf16=True),
-                                    dict(cuda_graph=True)])
+@pytest.mark.parametrize(
+    "change",
+    [dict(reuse_fake=True), dict(checkpoint_path="run.pt"), dict(bf16=True), dict(cuda_graph=True)],
+)
 def test_single_run_options_are_refused_by_name(change):
     name, value = next(iter(change.items()))
     with pytest.raises(ValueError, match=f"does not support cfg.{name}={value!r}"):
@@ -209,7 +283,9 @@ def test_single_run_options_are_refused_by_name(change):
 def test_bad_mixture_and_member_index():
     with pytest.raises(ValueError, match="GaussianMixture"):
         sweep.run(lambda n, gen: torch.zeros(n, 2), (0,), FAST)
-    result = sweep.run(ganlab.ring(), (0,), dataclasses.replace(FAST, num_steps=1), coverage_n=10, **SMALL)
+    result = sweep.run(
+        ganlab.ring(), (0,), dataclasses.replace(FAST, num_steps=1), coverage_n=10, **SMALL
+    )
     with pytest.raises(ValueError, match=r"member index must be an integer in \[0, 1\), got 1"):
         result.member(1)
     assert len(result) == 1 and result.steps_per_second > 0
@@ -218,12 +294,22 @@ def test_bad_mixture_and_member_index():
 @pytest.mark.parametrize("option", [dict(num_classes=3), dict(spectral_norm=True)])
 def test_models_with_options_the_stack_cannot_train_are_refused(option):
     with pytest.raises(ValueError, match="sweep trains plain MLPs only; these models use"):
-        ganlab.sweep.run(ganlab.ring(), [0], ganlab.TrainConfig(num_steps=2, progress=False),
-                         models=lambda s: ganlab.toy_gan(2, hidden=8, depth=1, seed=s, **option))
+        ganlab.sweep.run(
+            ganlab.ring(),
+            [0],
+            ganlab.TrainConfig(num_steps=2, progress=False),
+            models=lambda s: ganlab.toy_gan(2, hidden=8, depth=1, seed=s, **option),
+        )
 
 
-@pytest.mark.parametrize("cfg", [ganlab.TrainConfig(loss="wgan"), ganlab.TrainConfig(loss="wgan-gp"),
-                                 ganlab.TrainConfig(r1=1.0)])
+@pytest.mark.parametrize(
+    "cfg",
+    [
+        ganlab.TrainConfig(loss="wgan"),
+        ganlab.TrainConfig(loss="wgan-gp"),
+        ganlab.TrainConfig(r1=1.0),
+    ],
+)
 def test_clipping_and_penalties_are_left_to_single_runs(cfg):
     with pytest.raises(ValueError, match="sweep.run does not"):
         ganlab.sweep.run(ganlab.ring(), [0], cfg)
@@ -231,10 +317,14 @@ def test_clipping_and_penalties_are_left_to_single_runs(cfg):
 
 def test_start_continues_each_member_from_an_earlier_run():
     first = sweep.run(ganlab.ring(), (0, 1), FAST, coverage_n=100, **SMALL)
-    frozen = sweep.run(ganlab.ring(), (5, 6), FAST, lr_g=(0.0, 0.0), lr_d=(0.0, 0.0), start=first, coverage_n=100)
+    frozen = sweep.run(
+        ganlab.ring(), (5, 6), FAST, lr_g=(0.0, 0.0), lr_d=(0.0, 0.0), start=first, coverage_n=100
+    )
     for i in range(2):  # nothing moved: member i is first's member i, weights and all
         for a, b in zip(first.member(i), frozen.member(i)):
-            assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+            assert all(
+                torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values())
+            )
     assert [c.counts for c in frozen.coverage] == [c.counts for c in first.coverage]
     moved = sweep.run(ganlab.ring(), (5, 6), FAST, start=first, coverage_n=100)
     G_first, G_moved = first.member(0)[0], moved.member(0)[0]
@@ -242,4 +332,10 @@ def test_start_continues_each_member_from_an_earlier_run():
     with pytest.raises(ValueError, match="start has 2 members, but 3 seeds"):
         sweep.run(ganlab.ring(), (0, 1, 2), FAST, start=first)
     with pytest.raises(ValueError, match="models or start, not both"):
-        sweep.run(ganlab.ring(), (0, 1), FAST, start=first, models=lambda s: ganlab.toy_gan(2, seed=s, **SMALL))
+        sweep.run(
+            ganlab.ring(),
+            (0, 1),
+            FAST,
+            start=first,
+            models=lambda s: ganlab.toy_gan(2, seed=s, **SMALL),
+        )

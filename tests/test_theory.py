@@ -11,7 +11,9 @@ from ganlab import losses, theory
 
 def random_mixture(rng):
     k = int(rng.integers(1, 4))
-    return ganlab.mixture_1d(rng.uniform(-3, 3, k), rng.uniform(0.2, 1.5, k), rng.uniform(0.1, 1, k))
+    return ganlab.mixture_1d(
+        rng.uniform(-3, 3, k), rng.uniform(0.2, 1.5, k), rng.uniform(0.1, 1, k)
+    )
 
 
 @pytest.mark.parametrize("seed", range(5))
@@ -29,8 +31,11 @@ def test_d_star_beats_any_other_discriminator(seed):
     p, q = random_mixture(rng), random_mixture(rng)
     d_star = theory.optimal_discriminator(p, q)
     best = theory.value(p, q, d_star)
-    for other in (lambda x: np.full(len(x), 0.5), lambda x: np.clip(d_star(x) * 0.9 + 0.05, 0, 1),
-                  lambda x: 1 / (1 + np.exp(-np.asarray(x).reshape(-1)))):
+    for other in (
+        lambda x: np.full(len(x), 0.5),
+        lambda x: np.clip(d_star(x) * 0.9 + 0.05, 0, 1),
+        lambda x: 1 / (1 + np.exp(-np.asarray(x).reshape(-1))),
+    ):
         assert theory.value(p, q, other) < best
 
 
@@ -44,13 +49,17 @@ def test_d_star_matches_the_closed_form():
 
 def test_d_one_half_gives_minus_log_4_for_any_pair():
     p, q = ganlab.mixture_1d([-2.0, 1.0], [0.3, 0.7]), ganlab.bimodal_1d()
-    assert theory.value(p, q, lambda x: np.full(len(x), 0.5)) == pytest.approx(-math.log(4), abs=1e-9)
+    assert theory.value(p, q, lambda x: np.full(len(x), 0.5)) == pytest.approx(
+        -math.log(4), abs=1e-9
+    )
 
 
 def test_kl_of_two_gaussians_matches_the_closed_form():
     m1, s1, m2, s2 = 0.3, 0.7, -1.0, 1.6
     closed = math.log(s2 / s1) + (s1**2 + (m1 - m2) ** 2) / (2 * s2**2) - 0.5
-    assert theory.kl(ganlab.mixture_1d([m1], [s1]), ganlab.mixture_1d([m2], [s2])) == pytest.approx(closed, abs=1e-8)
+    assert theory.kl(ganlab.mixture_1d([m1], [s1]), ganlab.mixture_1d([m2], [s2])) == pytest.approx(
+        closed, abs=1e-8
+    )
 
 
 def test_jsd_bounds_and_global_optimum():
@@ -86,7 +95,11 @@ def test_generator_gradient_curves_match_autograd_of_the_losses():
         (losses.get_loss(name).generator(logits) * len(d)).backward()  # the loss is a mean
         assert np.allclose(logits.grad.numpy(), theory.generator_gradient(name, d), atol=1e-6)
     # early in training (D(G(z)) → 0) the minimax gradient vanishes, the non-saturating one does not
-    assert abs(theory.generator_gradient("minimax", 0.001)) < 0.01 < abs(theory.generator_gradient("nonsaturating", 0.001))
+    assert (
+        abs(theory.generator_gradient("minimax", 0.001))
+        < 0.01
+        < abs(theory.generator_gradient("nonsaturating", 0.001))
+    )
     with pytest.raises(ValueError):
         theory.generator_gradient("minimax", 1.5)
     with pytest.raises(ValueError, match="unknown loss"):

@@ -7,8 +7,15 @@ import torch
 import ganlab
 from ganlab.metrics import CoverageTracker, mode_coverage
 
-FAST = ganlab.TrainConfig(num_steps=30, batch_real=64, batch_fake=64, batch_g=64, log_every=7, progress=False,
-                          device="cpu")
+FAST = ganlab.TrainConfig(
+    num_steps=30,
+    batch_real=64,
+    batch_fake=64,
+    batch_g=64,
+    log_every=7,
+    progress=False,
+    device="cpu",
+)
 
 
 def run(cfg=FAST, seed=0, mixture=None, callbacks=()):
@@ -31,7 +38,9 @@ def test_same_seed_gives_identical_history_and_samples():
     G2, _, h2 = run()
     assert h1.loss_d == h2.loss_d and h1.loss_g == h2.loss_g and h1.d_fake == h2.d_fake
     g = torch.Generator().manual_seed(0)
-    assert torch.equal(ganlab.generate(G1, 50, g), ganlab.generate(G2, 50, torch.Generator().manual_seed(0)))
+    assert torch.equal(
+        ganlab.generate(G1, 50, g), ganlab.generate(G2, 50, torch.Generator().manual_seed(0))
+    )
     _, _, h3 = run(dataclasses.replace(FAST, seed=1))
     assert h3.loss_d != h1.loss_d
 
@@ -58,8 +67,12 @@ def test_minimax_and_nonsaturating_differ_only_in_the_generator_loss():
 
 def test_callbacks_see_every_step_and_every_helper_filters():
     seen, filtered = [], []
-    run(callbacks=[lambda step, G, D, h: seen.append(step),
-                   ganlab.every(10, lambda step, G, D, h: filtered.append(step))])
+    run(
+        callbacks=[
+            lambda step, G, D, h: seen.append(step),
+            ganlab.every(10, lambda step, G, D, h: filtered.append(step)),
+        ]
+    )
     assert seen == list(range(1, 31)) and filtered == [10, 20, 30]
 
 
@@ -75,9 +88,22 @@ def test_short_run_on_ring_captures_at_least_7_of_8_modes():
     assert steps == [1000, 2000] and modes[-1] >= 7
 
 
-@pytest.mark.parametrize("field,value", [("num_steps", 0), ("batch_real", -1), ("batch_fake", 1.5), ("batch_g", 0),
-                                         ("k_disc", 0), ("lr_g", 0.0), ("lr_d", -1e-3), ("lr_g", float("nan")),
-                                         ("log_every", 0), ("betas", (0.5, 1.0)), ("loss", "wgan-typo")])
+@pytest.mark.parametrize(
+    "field,value",
+    [
+        ("num_steps", 0),
+        ("batch_real", -1),
+        ("batch_fake", 1.5),
+        ("batch_g", 0),
+        ("k_disc", 0),
+        ("lr_g", 0.0),
+        ("lr_d", -1e-3),
+        ("lr_g", float("nan")),
+        ("log_every", 0),
+        ("betas", (0.5, 1.0)),
+        ("loss", "wgan-typo"),
+    ],
+)
 def test_bad_config_is_a_value_error_naming_the_field(field, value):
     with pytest.raises(ValueError, match=field if field != "loss" else "unknown loss"):
         dataclasses.replace(FAST, **{field: value})

@@ -8,12 +8,21 @@ import pytest
 import torch
 
 import ganlab
-from ganlab.checkpoint import CheckpointError, load_checkpoint
+from ganlab.checkpoint import load_checkpoint
 from ganlab.models import dcgan
 from ganlab.training import TrainConfig, TrainingDiverged, train
 
-CFG = TrainConfig(num_steps=4, batch_real=8, batch_fake=8, batch_g=8, lr_g=2e-4, lr_d=2e-4, log_every=2,
-                  progress=False, device="cpu")
+CFG = TrainConfig(
+    num_steps=4,
+    batch_real=8,
+    batch_fake=8,
+    batch_g=8,
+    lr_g=2e-4,
+    lr_d=2e-4,
+    log_every=2,
+    progress=False,
+    device="cpu",
+)
 IMAGES = torch.rand(64, 1, 16, 16) * 2 - 1  # a fixed "data set" of 64 16x16 grey images in [-1, 1]
 
 
@@ -28,7 +37,9 @@ def run(cfg=CFG, seed=0, **kwargs):
 
 
 def weights(module):
-    return torch.cat([p.detach().flatten() for p in module.state_dict().values() if p.is_floating_point()])
+    return torch.cat(
+        [p.detach().flatten() for p in module.state_dict().values() if p.is_floating_point()]
+    )
 
 
 def test_plain_run_trains_the_dcgan_and_is_reproducible():
@@ -71,12 +82,18 @@ def test_compile_traces_the_models_and_agrees():
     G_ref, _, h_ref = run()
     assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
     assert torch.allclose(weights(G), weights(G_ref), atol=1e-4)
-    assert not any(k.startswith("_orig_mod") for k in G.state_dict())  # G itself stays a plain module
+    assert not any(
+        k.startswith("_orig_mod") for k in G.state_dict()
+    )  # G itself stays a plain module
 
 
 def test_compile_leaves_the_memory_layout_to_the_compiler():
-    G, D, h = run(dataclasses.replace(CFG, compile=True, compile_backend="aot_eager", channels_last=True))
-    assert all(p.is_contiguous() for p in [*G.parameters(), *D.parameters()])  # not converted to NHWC
+    G, D, h = run(
+        dataclasses.replace(CFG, compile=True, compile_backend="aot_eager", channels_last=True)
+    )
+    assert all(
+        p.is_contiguous() for p in [*G.parameters(), *D.parameters()]
+    )  # not converted to NHWC
     G_ref, _, h_ref = run()
     assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
 
@@ -108,11 +125,19 @@ def test_ema_follows_the_moving_average():
     for b_ema, b in zip(G_ema.buffers(), G.buffers()):
         assert torch.equal(b_ema, b)  # batch-norm statistics copied
     with pytest.raises(ValueError, match="G_ema must have G's architecture"):
-        train(G, D, sample_images, CFG, G_ema=dcgan(latent_dim=8, channels=1, image_size=16, width=16)[0])
+        train(
+            G,
+            D,
+            sample_images,
+            CFG,
+            G_ema=dcgan(latent_dim=8, channels=1, image_size=16, width=16)[0],
+        )
 
 
 def test_resume_gives_exactly_the_uninterrupted_weights(tmp_path):
-    full = dataclasses.replace(CFG, num_steps=6, checkpoint_path=str(tmp_path / "full.pt"), checkpoint_every=3)
+    full = dataclasses.replace(
+        CFG, num_steps=6, checkpoint_path=str(tmp_path / "full.pt"), checkpoint_every=3
+    )
     G_ema = copy.deepcopy(dcgan(8, 1, 16, 8)[0])
     G_full, D_full, h_full = run(full, G_ema=G_ema)
 
@@ -121,11 +146,19 @@ def test_resume_gives_exactly_the_uninterrupted_weights(tmp_path):
     assert load_checkpoint(tmp_path / "part.pt")["step"] == 3
     # A new process: different initial weights, then resume from the checkpoint.
     G_ema2 = copy.deepcopy(dcgan(8, 1, 16, 8, seed=5)[0])
-    G, D, h = run(dataclasses.replace(full, checkpoint_path=str(tmp_path / "part.pt")), seed=5,
-                  G_ema=G_ema2, resume=tmp_path / "part.pt")
+    G, D, h = run(
+        dataclasses.replace(full, checkpoint_path=str(tmp_path / "part.pt")),
+        seed=5,
+        G_ema=G_ema2,
+        resume=tmp_path / "part.pt",
+    )
     assert torch.equal(weights(G), weights(G_full)) and torch.equal(weights(D), weights(D_full))
     assert torch.equal(weights(G_ema2), weights(G_ema))
-    assert h.step == h_full.step == list(range(1, 7)) and h.loss_d == h_full.loss_d and h.d_fake == h_full.d_fake
+    assert (
+        h.step == h_full.step == list(range(1, 7))
+        and h.loss_d == h_full.loss_d
+        and h.d_fake == h_full.d_fake
+    )
     assert load_checkpoint(tmp_path / "part.pt")["step"] == 6
 
 
@@ -135,7 +168,11 @@ def test_resume_refuses_changed_settings(tmp_path):
     with pytest.raises(ValueError, match=r"lr_d=0.0002 \(now 0.001\)"):
         run(dataclasses.replace(CFG, num_steps=8, lr_d=1e-3), resume=path)
     with pytest.raises(ValueError, match="G_ema"):
-        run(dataclasses.replace(CFG, num_steps=8), resume=path, G_ema=copy.deepcopy(dcgan(8, 1, 16, 8)[0]))
+        run(
+            dataclasses.replace(CFG, num_steps=8),
+            resume=path,
+            G_ema=copy.deepcopy(dcgan(8, 1, 16, 8)[0]),
+        )
 
 
 def test_divergence_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -148,12 +185,16 @@ def test_divergence_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
         return x * float("inf") if draws["n"] >= 7 else x
 
     G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=8)
-    cfg = dataclasses.replace(CFG, num_steps=10, checkpoint_path=str(path), checkpoint_every=3, log_every=5)
+    cfg = dataclasses.replace(
+        CFG, num_steps=10, checkpoint_path=str(path), checkpoint_every=3, log_every=5
+    )
     with pytest.raises(TrainingDiverged, match="step 7") as err:
         train(G, D, poisoned, cfg)
     assert err.value.step == 7
     state = load_checkpoint(path)
-    assert state["step"] == 6 and all(torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point())
+    assert state["step"] == 6 and all(
+        torch.isfinite(v).all() for v in state["G"].values() if v.is_floating_point()
+    )
 
 
 def test_checkpoint_holds_what_sampling_needs(tmp_path):
@@ -165,7 +206,9 @@ def test_checkpoint_holds_what_sampling_needs(tmp_path):
     G2.load_state_dict(state["G"])
     assert torch.equal(weights(G2), weights(G))
     assert state["config"]["num_steps"] == 4 and len(state["history"]["loss_d"]) == 4
-    assert not [f for f in os.listdir(tmp_path) if f.endswith(".tmp")]  # no temporary files left behind
+    assert not [
+        f for f in os.listdir(tmp_path) if f.endswith(".tmp")
+    ]  # no temporary files left behind
 
 
 def test_conditional_gan_trains_with_labels_from_the_data_and_uniform_fake_labels():
@@ -181,7 +224,12 @@ def test_conditional_gan_trains_with_labels_from_the_data_and_uniform_fake_label
     with pytest.raises(ValueError, match="needs sample_real to return \\(x, y\\)"):
         train(G, D, digits.sample, CFG)
     with pytest.raises(ValueError, match="both be conditional"):
-        train(G, dcgan(latent_dim=8, channels=1, image_size=16, width=8)[1], digits.sample_labeled, CFG)
+        train(
+            G,
+            dcgan(latent_dim=8, channels=1, image_size=16, width=8)[1],
+            digits.sample_labeled,
+            CFG,
+        )
 
 
 def test_wgan_clips_the_critic_after_every_update():
@@ -190,23 +238,35 @@ def test_wgan_clips_the_critic_after_every_update():
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
 
 
-@pytest.mark.parametrize("penalised,bare", [(dict(loss="wgan-gp"), dict(loss="wgan")), (dict(r1=4.0), {}),
-                                             (dict(r2=2.0), {})])
+@pytest.mark.parametrize(
+    "penalised,bare",
+    [(dict(loss="wgan-gp"), dict(loss="wgan")), (dict(r1=4.0), {}), (dict(r2=2.0), {})],
+)
 def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
     train_module = ganlab.training  # the module (ganlab.train is the function)
     recorded = []
     original = train_module.total_penalty
 
     def spy(*args, **kwargs):
-        value = original(*args, **kwargs)  # once: the gradient penalty draws its interpolation weights
+        value = original(
+            *args, **kwargs
+        )  # once: the gradient penalty draws its interpolation weights
         recorded.append(value.item())
         return value
 
     monkeypatch.setattr(train_module, "total_penalty", spy)
     cfg = dataclasses.replace(CFG, num_steps=1)
-    h0 = train(*ganlab.toy_gan(2, hidden=16, depth=2), ganlab.ring().sample, dataclasses.replace(cfg, **bare))
+    h0 = train(
+        *ganlab.toy_gan(2, hidden=16, depth=2),
+        ganlab.ring().sample,
+        dataclasses.replace(cfg, **bare),
+    )
     assert recorded == []  # no penalty, no call
-    h = train(*ganlab.toy_gan(2, hidden=16, depth=2), ganlab.ring().sample, dataclasses.replace(cfg, **penalised))
+    h = train(
+        *ganlab.toy_gan(2, hidden=16, depth=2),
+        ganlab.ring().sample,
+        dataclasses.replace(cfg, **penalised),
+    )
     assert len(recorded) == 1 and recorded[0] > 0
     # same batch, same initial D: the logged loss is the bare loss plus the penalty
     assert h.loss_d[0] == pytest.approx(h0.loss_d[0] + recorded[0], rel=1e-5, abs=1e-6)
@@ -230,12 +290,17 @@ def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight,
         return original(penalties, D_real, x_real, x_fake, gen, D_fake=D_fake)
 
     monkeypatch.setattr(train_module, "total_penalty", spy)
-    models = lambda: dcgan(latent_dim=8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False)
+    models = lambda: dcgan(
+        latent_dim=8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False
+    )
     G, D = models()
     labels_seen = []
     D.register_forward_pre_hook(lambda module, args: labels_seen.append(args[1].clone()))
     train(G, D, sample_labeled, dataclasses.replace(CFG, num_steps=1, **{name: weight}))
-    y_real, y_fake = labels_seen[0], labels_seen[1]  # D's first two calls: the real, then the fake batch
+    y_real, y_fake = (
+        labels_seen[0],
+        labels_seen[1],
+    )  # D's first two calls: the real, then the fake batch
     assert torch.equal(y_real, drawn["real"][1])
     _, D0 = models()  # D before its update, as the penalty saw it
     x = drawn["real"][0] if name == "r1" else drawn["fake"]
@@ -243,7 +308,9 @@ def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight,
     expected = weight / 2 * ganlab.regularizers.r1_penalty(lambda v: D0(v, y), x).item()
     wrong = weight / 2 * ganlab.regularizers.r1_penalty(lambda v: D0(v, y_other), x).item()
     assert recorded[0] == pytest.approx(expected, rel=1e-5)
-    assert abs(wrong - expected) > 1e-3 * expected  # the labels matter, so the check above could fail
+    assert (
+        abs(wrong - expected) > 1e-3 * expected
+    )  # the labels matter, so the check above could fail
     with pytest.raises(ValueError, match="r1 must be a finite number >= 0"):
         dataclasses.replace(CFG, r1=-1.0)
 
@@ -257,9 +324,14 @@ def test_fit_discriminator_applies_the_losses_clipping_and_penalty():
     fit_discriminator(D, ring.sample, shifted, num_steps=5, batch_size=32, loss="wgan")
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
     losses = {}
-    for name in ("wgan", "wgan-gp"):  # same draws; with clipping off (gp), the loss includes the penalty
+    for name in (
+        "wgan",
+        "wgan-gp",
+    ):  # same draws; with clipping off (gp), the loss includes the penalty
         _, D = ganlab.toy_gan(2, hidden=16, depth=2)
-        losses[name] = fit_discriminator(D, ring.sample, shifted, num_steps=1, batch_size=32, loss=name)[0]
+        losses[name] = fit_discriminator(
+            D, ring.sample, shifted, num_steps=1, batch_size=32, loss=name
+        )[0]
     assert losses["wgan-gp"] > losses["wgan"]  # the first step's penalty is positive
 
 
@@ -310,10 +382,21 @@ def test_discriminator_step_keeps_its_two_argument_penalty_for_unlabelled_batche
     opt_d = torch.optim.Adam(D.parameters(), lr=1e-3)
     x_real, x_fake = torch.randn(8, 2), torch.randn(8, 2) + 1
     seen = []
-    loss, _, _ = discriminator_step(D, opt_d, ganlab.get_loss("wgan").discriminator, x_real, x_fake,
-                                    penalty=lambda a, b: seen.append((a, b)) or torch.tensor(2.5))
+    loss, _, _ = discriminator_step(
+        D,
+        opt_d,
+        ganlab.get_loss("wgan").discriminator,
+        x_real,
+        x_fake,
+        penalty=lambda a, b: seen.append((a, b)) or torch.tensor(2.5),
+    )
     assert len(seen) == 1 and seen[0][0] is x_real
     _, D2 = ganlab.toy_gan(2, hidden=16, depth=2)
-    bare, _, _ = discriminator_step(D2, torch.optim.Adam(D2.parameters(), lr=1e-3),
-                                    ganlab.get_loss("wgan").discriminator, x_real, x_fake)
+    bare, _, _ = discriminator_step(
+        D2,
+        torch.optim.Adam(D2.parameters(), lr=1e-3),
+        ganlab.get_loss("wgan").discriminator,
+        x_real,
+        x_fake,
+    )
     assert loss.item() == pytest.approx(bare.item() + 2.5)

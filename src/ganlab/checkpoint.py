@@ -29,7 +29,9 @@ def save_checkpoint(state: dict, path: str | Path) -> Path:
         with os.fdopen(fd, "wb") as f:
             torch.save(state, f)
             f.flush()
-            os.fsync(f.fileno())  # the bytes are on disk before the rename makes them the checkpoint
+            os.fsync(
+                f.fileno()
+            )  # the bytes are on disk before the rename makes them the checkpoint
         os.replace(tmp, path)  # atomic on POSIX and Windows: readers see the old or the new file
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -56,5 +58,7 @@ def load_checkpoint(path: str | Path, map_location="cpu") -> dict:
     except (RuntimeError, EOFError) as err:
         raise CheckpointError(f"cannot read checkpoint {str(path)!r}: {err}") from err
     if not isinstance(state, dict):
-        raise CheckpointError(f"{str(path)!r} is not a ganlab checkpoint (a {type(state).__name__}, not a dict)")
+        raise CheckpointError(
+            f"{str(path)!r} is not a ganlab checkpoint (a {type(state).__name__}, not a dict)"
+        )
     return state

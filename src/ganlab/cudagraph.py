@@ -21,7 +21,7 @@ random numbers anywhere else (gradient penalties do: ``train`` refuses them with
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 import torch
 
@@ -31,7 +31,9 @@ Provider = Callable[[int], object]  # n -> a tensor, a tuple of tensors / None, 
 def check_device(device: torch.device) -> None:
     """CUDA graphs exist on CUDA devices only."""
     if device.type != "cuda":
-        raise ValueError(f"cuda_graph=True needs a CUDA device, got {device}; leave it off on a CPU")
+        raise ValueError(
+            f"cuda_graph=True needs a CUDA device, got {device}; leave it off on a CPU"
+        )
 
 
 def capture(fn: Callable[[], torch.Tensor]) -> tuple[Callable[[], None], torch.Tensor]:
@@ -67,11 +69,18 @@ class StepGraph:
     replay: copy it before the next call if you keep it).
     """
 
-    def __init__(self, step: Callable[..., torch.Tensor], providers: dict[str, Provider], device: torch.device,
-                 warmup: int = 3):
+    def __init__(
+        self,
+        step: Callable[..., torch.Tensor],
+        providers: dict[str, Provider],
+        device: torch.device,
+        warmup: int = 3,
+    ):
         check_device(device)
         if warmup < 1:
-            raise ValueError(f"warmup must be >= 1 (the order of draws is learnt from it), got {warmup}")
+            raise ValueError(
+                f"warmup must be >= 1 (the order of draws is learnt from it), got {warmup}"
+            )
         self.step, self.providers, self.device, self.warmup = step, providers, device, warmup
         self.calls, self.plan, self.inputs, self.replay, self.output = 0, None, None, None, None
 
@@ -85,12 +94,15 @@ class StepGraph:
                 plan.append((kind, n))
                 inputs.append(value)
                 return value
+
             return provider
 
         out = self.step(**{kind: recording(kind) for kind in self.providers})
         if self.plan is not None and plan != self.plan:
-            raise RuntimeError(f"the step drew different inputs on different calls ({self.plan} then {plan}); "
-                               "a CUDA graph needs the same every time")
+            raise RuntimeError(
+                f"the step drew different inputs on different calls ({self.plan} then {plan}); "
+                "a CUDA graph needs the same every time"
+            )
         self.plan, self.inputs = plan, inputs
         return out
 
@@ -109,7 +121,9 @@ class StepGraph:
         if self.calls <= self.warmup:
             if self.device.type != "cuda":
                 return self._eager()
-            stream = torch.cuda.Stream(self.device)  # warm up off the default stream, as CUDA graphs ask
+            stream = torch.cuda.Stream(
+                self.device
+            )  # warm up off the default stream, as CUDA graphs ask
             stream.wait_stream(torch.cuda.current_stream(self.device))
             with torch.cuda.stream(stream):
                 out = self._eager()
@@ -117,7 +131,9 @@ class StepGraph:
             return out
         if self.replay is None:
             self._capture()  # records the kernels; runs nothing
-        fresh = [self.providers[kind](n) for kind, n in self.plan]  # the same draws, in the same order
+        fresh = [
+            self.providers[kind](n) for kind, n in self.plan
+        ]  # the same draws, in the same order
         _copy_into(self.static, fresh)
         self.replay()
         return self.output

@@ -25,7 +25,9 @@ from tqdm.auto import tqdm
 from ._checks import choice, positive, positive_int
 
 DATASETS = ("digits", "mnist", "fashion-mnist", "cifar10", "celeba", "folder")
-MAX_BYTES = 2 * 1024**3  # float32 images above this many bytes stream from disk instead of being held
+MAX_BYTES = (
+    2 * 1024**3
+)  # float32 images above this many bytes stream from disk instead of being held
 LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma weights for RGB -> grey, as PIL's convert("L") uses
 
 # Where torchvision looks for each data set under `root`, for the "not found" message.
@@ -55,10 +57,14 @@ class ImageData:
 
     def __post_init__(self):
         if self.images.ndim != 4 or not self.images.is_floating_point():
-            raise ValueError(f"images must be a float tensor (N, C, H, W), got {self.images.dtype} "
-                             f"{tuple(self.images.shape)}")
+            raise ValueError(
+                f"images must be a float tensor (N, C, H, W), got {self.images.dtype} "
+                f"{tuple(self.images.shape)}"
+            )
         if self.labels.shape != (len(self.images),):
-            raise ValueError(f"labels must have shape ({len(self.images)},), got {tuple(self.labels.shape)}")
+            raise ValueError(
+                f"labels must have shape ({len(self.images)},), got {tuple(self.labels.shape)}"
+            )
         positive_int("num_classes", self.num_classes)
 
     @property
@@ -79,14 +85,20 @@ class ImageData:
         return len(self.images)
 
     def __repr__(self) -> str:
-        return (f"ImageData({self.name!r}: {len(self)} images of {self.channels}x{self.image_size}x"
-                f"{self.image_size}, {self.num_classes} classes, on {self.device})")
+        return (
+            f"ImageData({self.name!r}: {len(self)} images of {self.channels}x{self.image_size}x"
+            f"{self.image_size}, {self.num_classes} classes, on {self.device})"
+        )
 
     def to(self, device) -> ImageData:
         """The same data on ``device`` (the training device: batches are then drawn there)."""
-        return ImageData(self.images.to(device), self.labels.to(device), self.name, self.num_classes)
+        return ImageData(
+            self.images.to(device), self.labels.to(device), self.name, self.num_classes
+        )
 
-    def sample_labeled(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_labeled(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """``n`` images ``(n, C, H, W)`` and their labels ``(n,)``, drawn uniformly with replacement.
 
         The indices come from ``generator`` on its own device, so a seeded generator gives the same
@@ -94,7 +106,9 @@ class ImageData:
         """
         positive_int("n", n)
         gen_device = generator.device if generator is not None else self.device
-        index = torch.randint(len(self), (n,), generator=generator, device=gen_device).to(self.device)
+        index = torch.randint(len(self), (n,), generator=generator, device=gen_device).to(
+            self.device
+        )
         return self.images[index], self.labels[index]
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -110,9 +124,13 @@ class ImageData:
         positive("fraction", fraction)
         n_first = round(fraction * len(self))
         if not 0 < n_first < len(self):
-            raise ValueError(f"fraction={fraction!r} leaves an empty part of {len(self)} images; "
-                             "choose a fraction strictly between 0 and 1")
-        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).to(self.device)
+            raise ValueError(
+                f"fraction={fraction!r} leaves an empty part of {len(self)} images; "
+                "choose a fraction strictly between 0 and 1"
+            )
+        order = torch.randperm(len(self), generator=torch.Generator().manual_seed(seed)).to(
+            self.device
+        )
         return self._take(order[:n_first]), self._take(order[n_first:])
 
     def _take(self, index: torch.Tensor) -> ImageData:
@@ -137,8 +155,19 @@ class StreamingImages:
         seed: seeds the loader's shuffling.
     """
 
-    def __init__(self, dataset: Dataset, *, name: str, num_classes: int, channels: int, image_size: int,
-                 batch_size: int = 128, device="cpu", num_workers: int = 0, seed: int = 0):
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        name: str,
+        num_classes: int,
+        channels: int,
+        image_size: int,
+        batch_size: int = 128,
+        device="cpu",
+        num_workers: int = 0,
+        seed: int = 0,
+    ):
         if len(dataset) == 0:
             raise ValueError(f"data set {name!r} is empty")
         positive_int("batch_size", batch_size)
@@ -148,27 +177,44 @@ class StreamingImages:
         self.device = torch.device(device)
         cuda = self.device.type == "cuda"
         self.loader = DataLoader(
-            dataset, batch_size=min(batch_size, len(dataset)),  # drop_last would otherwise drop everything
-            shuffle=True, drop_last=True, num_workers=num_workers,
+            dataset,
+            batch_size=min(batch_size, len(dataset)),  # drop_last would otherwise drop everything
+            shuffle=True,
+            drop_last=True,
+            num_workers=num_workers,
             pin_memory=cuda,  # page-locked host memory: the copy to the GPU can overlap compute
             persistent_workers=num_workers > 0,  # keep workers across epochs instead of re-forking
-            generator=torch.Generator().manual_seed(seed))
+            generator=torch.Generator().manual_seed(seed),
+        )
         self._batches = None  # the loader's iterator, started on the first sample
-        self._buffer = (torch.empty(0, channels, image_size, image_size), torch.empty(0, dtype=torch.int64))
+        self._buffer = (
+            torch.empty(0, channels, image_size, image_size),
+            torch.empty(0, dtype=torch.int64),
+        )
 
     def __len__(self) -> int:
         return len(self.dataset)
 
     def __repr__(self) -> str:
-        return (f"StreamingImages({self.name!r}: {len(self)} images of {self.channels}x{self.image_size}x"
-                f"{self.image_size}, {self.num_classes} classes, batches of {self.loader.batch_size} to "
-                f"{self.device})")
+        return (
+            f"StreamingImages({self.name!r}: {len(self)} images of {self.channels}x{self.image_size}x"
+            f"{self.image_size}, {self.num_classes} classes, batches of {self.loader.batch_size} to "
+            f"{self.device})"
+        )
 
     def to(self, device) -> StreamingImages:
         """The same stream, delivering batches to ``device`` (restarts the shuffle from ``seed``)."""
-        return StreamingImages(self.dataset, name=self.name, num_classes=self.num_classes,
-                               channels=self.channels, image_size=self.image_size, batch_size=self.batch_size,
-                               device=device, num_workers=self.num_workers, seed=self.seed)
+        return StreamingImages(
+            self.dataset,
+            name=self.name,
+            num_classes=self.num_classes,
+            channels=self.channels,
+            image_size=self.image_size,
+            batch_size=self.batch_size,
+            device=device,
+            num_workers=self.num_workers,
+            seed=self.seed,
+        )
 
     def _next_batch(self) -> tuple[torch.Tensor, torch.Tensor]:
         if self._batches is None:
@@ -179,7 +225,9 @@ class StreamingImages:
             self._batches = iter(self.loader)
             return next(self._batches)
 
-    def sample_labeled(self, n: int, generator: torch.Generator | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    def sample_labeled(
+        self, n: int, generator: torch.Generator | None = None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """The next ``n`` images ``(n, C, S, S)`` and labels ``(n,)`` of the stream, on ``device``."""
         positive_int("n", n)
         images, labels = self._buffer
@@ -189,14 +237,20 @@ class StreamingImages:
             parts_x.append(x)
             parts_y.append(y)
             have += len(x)
-        if len(parts_x) == 2 and len(parts_x[0]) == 0:  # n <= one fresh batch, the usual case: no copy,
+        if (
+            len(parts_x) == 2 and len(parts_x[0]) == 0
+        ):  # n <= one fresh batch, the usual case: no copy,
             parts_x, parts_y = parts_x[1:], parts_y[1:]  # and the batch stays in pinned memory
         images = parts_x[0] if len(parts_x) == 1 else torch.cat(parts_x)
         labels = parts_y[0] if len(parts_y) == 1 else torch.cat(parts_y)
         self._buffer = images[n:], labels[n:]
-        non_blocking = self.device.type == "cuda"  # the source is pinned, so the copy is asynchronous
-        return (images[:n].to(self.device, non_blocking=non_blocking),
-                labels[:n].to(self.device, non_blocking=non_blocking))
+        non_blocking = (
+            self.device.type == "cuda"
+        )  # the source is pinned, so the copy is asynchronous
+        return (
+            images[:n].to(self.device, non_blocking=non_blocking),
+            labels[:n].to(self.device, non_blocking=non_blocking),
+        )
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
         """The next ``n`` images ``(n, C, S, S)`` of the stream; ``generator`` is ignored (see the class)."""
@@ -210,8 +264,10 @@ def to_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor:
     if channels is None or channels == images.shape[1]:
         return images
     if channels not in (1, 3) or images.shape[1] not in (1, 3):
-        raise ValueError(f"can convert between 1 (grey) and 3 (RGB) channels, not {images.shape[1]} -> "
-                         f"{channels!r}")
+        raise ValueError(
+            f"can convert between 1 (grey) and 3 (RGB) channels, not {images.shape[1]} -> "
+            f"{channels!r}"
+        )
     if channels == 3:
         return images.repeat(1, 3, 1, 1)
     luma = torch.tensor(LUMA, dtype=images.dtype, device=images.device).view(1, 3, 1, 1)
@@ -227,9 +283,18 @@ def resize(images: torch.Tensor, image_size: int, chunk: int = 4096) -> torch.Te
     positive_int("image_size", image_size)
     if images.shape[-1] == image_size and images.shape[-2] == image_size:
         return images
-    return torch.cat([
-        F.interpolate(part, size=(image_size, image_size), mode="bilinear", align_corners=False, antialias=True)
-        for part in images.split(chunk)]).clamp_(-1.0, 1.0)  # clamp: float rounding only
+    return torch.cat(
+        [
+            F.interpolate(
+                part,
+                size=(image_size, image_size),
+                mode="bilinear",
+                align_corners=False,
+                antialias=True,
+            )
+            for part in images.split(chunk)
+        ]
+    ).clamp_(-1.0, 1.0)  # clamp: float rounding only
 
 
 def digits(image_size: int = 32, device="cpu") -> ImageData:
@@ -242,17 +307,32 @@ def digits(image_size: int = 32, device="cpu") -> ImageData:
     try:
         from sklearn.datasets import load_digits
     except ImportError as err:
-        raise ImportError("ganlab.data.digits needs scikit-learn: pip install scikit-learn") from err
+        raise ImportError(
+            "ganlab.data.digits needs scikit-learn: pip install scikit-learn"
+        ) from err
     bunch = load_digits()
-    images = torch.as_tensor(bunch.images, dtype=torch.float32)[:, None] / 8.0 - 1.0  # 0..16 -> -1..1
+    images = (
+        torch.as_tensor(bunch.images, dtype=torch.float32)[:, None] / 8.0 - 1.0
+    )  # 0..16 -> -1..1
     labels = torch.as_tensor(bunch.target, dtype=torch.int64)
     return ImageData(resize(images, image_size), labels, "digits", 10).to(device)
 
 
-def load(name: str, image_size: int = 32, root: str | Path = "data", download: bool = False,
-         channels: int | None = None, device="cpu", max_items: int | None = None, *,
-         max_bytes: int = MAX_BYTES, batch_size: int = 128, num_workers: int | None = None,
-         seed: int = 0, progress: bool = True) -> ImageData | StreamingImages:
+def load(
+    name: str,
+    image_size: int = 32,
+    root: str | Path = "data",
+    download: bool = False,
+    channels: int | None = None,
+    device="cpu",
+    max_items: int | None = None,
+    *,
+    max_bytes: int = MAX_BYTES,
+    batch_size: int = 128,
+    num_workers: int | None = None,
+    seed: int = 0,
+    progress: bool = True,
+) -> ImageData | StreamingImages:
     """Load an image data set by name, scaled to [-1, 1] and resized to ``image_size``.
 
     Args:
@@ -286,7 +366,9 @@ def load(name: str, image_size: int = 32, root: str | Path = "data", download: b
     if max_items is not None:
         positive_int("max_items", max_items)
     if channels not in (None, 1, 3):
-        raise ValueError(f"channels must be 1 (grey), 3 (RGB) or None (as stored), got {channels!r}")
+        raise ValueError(
+            f"channels must be 1 (grey), 3 (RGB) or None (as stored), got {channels!r}"
+        )
     if num_workers is None:
         num_workers = min(4, os.cpu_count() or 1)
 
@@ -297,9 +379,17 @@ def load(name: str, image_size: int = 32, root: str | Path = "data", download: b
             data = data._take(_subset(len(data), max_items, seed))
         if _nbytes(len(data), data.channels, image_size) <= max_bytes:
             return data.to(device)
-        return StreamingImages(TensorDataset(data.images, data.labels), name="digits", num_classes=10,
-                               channels=data.channels, image_size=image_size, batch_size=batch_size,
-                               device=device, num_workers=0, seed=seed)  # in memory already: no workers
+        return StreamingImages(
+            TensorDataset(data.images, data.labels),
+            name="digits",
+            num_classes=10,
+            channels=data.channels,
+            image_size=image_size,
+            batch_size=batch_size,
+            device=device,
+            num_workers=0,
+            seed=seed,
+        )  # in memory already: no workers
 
     base, num_classes, labelled = _torchvision_dataset(name, image_size, Path(root), download)
     native_channels = 1 if name in ("mnist", "fashion-mnist") else 3
@@ -309,15 +399,27 @@ def load(name: str, image_size: int = 32, root: str | Path = "data", download: b
         index = _subset(len(base), max_items, seed)
     items = _Items(base, index.tolist(), channels, labelled)
     if _nbytes(len(items), channels, image_size) > max_bytes:
-        return StreamingImages(items, name=name, num_classes=num_classes, channels=channels,
-                               image_size=image_size, batch_size=batch_size, device=device,
-                               num_workers=num_workers, seed=seed)
+        return StreamingImages(
+            items,
+            name=name,
+            num_classes=num_classes,
+            channels=channels,
+            image_size=image_size,
+            batch_size=batch_size,
+            device=device,
+            num_workers=num_workers,
+            seed=seed,
+        )
     if name in ("celeba", "folder"):  # one file per image: decode them all, in parallel
         images, labels = _decode_all(items, batch_size, num_workers, progress, name)
     else:  # MNIST and CIFAR-10 come as one uint8 array: convert it at once
         raw = torch.as_tensor(base.data)[index]
-        raw = raw[:, None] if raw.ndim == 3 else raw.permute(0, 3, 1, 2)  # (N, 28, 28) or (N, 32, 32, 3)
-        images = to_channels(resize(raw.float() / 127.5 - 1.0, image_size), channels)  # 0..255 -> -1..1
+        raw = (
+            raw[:, None] if raw.ndim == 3 else raw.permute(0, 3, 1, 2)
+        )  # (N, 28, 28) or (N, 32, 32, 3)
+        images = to_channels(
+            resize(raw.float() / 127.5 - 1.0, image_size), channels
+        )  # 0..255 -> -1..1
         labels = torch.as_tensor(base.targets, dtype=torch.int64)[index]
     return ImageData(images, labels, name, num_classes).to(device)
 
@@ -356,26 +458,35 @@ def _import_torchvision():
     """torchvision's ``datasets`` and ``transforms``, or an ImportError that says how to get them."""
     try:
         from torchvision import datasets, transforms
-    except Exception as err:  # not installed (ImportError), or built for another torch (RuntimeError, OSError)
+    except (
+        Exception
+    ) as err:  # not installed (ImportError), or built for another torch (RuntimeError, OSError)
         raise ImportError(
             f"this data set is read with torchvision, which could not be imported ({type(err).__name__}: "
             f"{err}). Install the torchvision built for your torch {torch.__version__}: pip install "
             "torchvision (see https://pytorch.org/get-started/previous-versions/ for matching versions), "
-            "or use ganlab.data.digits(), which needs no download.") from err
+            "or use ganlab.data.digits(), which needs no download."
+        ) from err
     return datasets, transforms
 
 
 def _torchvision_dataset(name: str, image_size: int, root: Path, download: bool):
     """``(base, num_classes, labelled)``: the torchvision data set yielding ``(C, S, S)`` in [0, 1]."""
-    where = f"put images in {str(root / '<class name>' / '<image>.png')!r}, one sub-folder per class"
-    if name == "folder" and not root.is_dir():  # before importing torchvision: the error is the same without it
+    where = (
+        f"put images in {str(root / '<class name>' / '<image>.png')!r}, one sub-folder per class"
+    )
+    if (
+        name == "folder" and not root.is_dir()
+    ):  # before importing torchvision: the error is the same without it
         raise FileNotFoundError(f"image folder {str(root)!r} does not exist; {where}")
     datasets, transforms = _import_torchvision()
-    to_square = transforms.Compose([
-        transforms.Resize(image_size),  # short side to image_size, bilinear with antialiasing
-        transforms.CenterCrop(image_size),
-        transforms.ToTensor(),  # (C, S, S) float in [0, 1]
-    ])
+    to_square = transforms.Compose(
+        [
+            transforms.Resize(image_size),  # short side to image_size, bilinear with antialiasing
+            transforms.CenterCrop(image_size),
+            transforms.ToTensor(),  # (C, S, S) float in [0, 1]
+        ]
+    )
     if name == "folder":
         try:
             base = datasets.ImageFolder(str(root), transform=to_square)
@@ -383,12 +494,19 @@ def _torchvision_dataset(name: str, image_size: int, root: Path, download: bool)
             raise FileNotFoundError(f"no images found in {str(root)!r}; {where} ({err})") from err
         return base, len(base.classes), True
     build = {
-        "mnist": lambda: datasets.MNIST(str(root), train=True, transform=to_square, download=download),
-        "fashion-mnist": lambda: datasets.FashionMNIST(str(root), train=True, transform=to_square, download=download),
-        "cifar10": lambda: datasets.CIFAR10(str(root), train=True, transform=to_square, download=download),
+        "mnist": lambda: datasets.MNIST(
+            str(root), train=True, transform=to_square, download=download
+        ),
+        "fashion-mnist": lambda: datasets.FashionMNIST(
+            str(root), train=True, transform=to_square, download=download
+        ),
+        "cifar10": lambda: datasets.CIFAR10(
+            str(root), train=True, transform=to_square, download=download
+        ),
         # split="all": a GAN has no use for CelebA's test split; target_type=[]: no labels to read
-        "celeba": lambda: datasets.CelebA(str(root), split="all", target_type=[], transform=to_square,
-                                          download=download),
+        "celeba": lambda: datasets.CelebA(
+            str(root), split="all", target_type=[], transform=to_square, download=download
+        ),
     }[name]
     try:
         base = build()
@@ -397,8 +515,8 @@ def _torchvision_dataset(name: str, image_size: int, root: Path, download: bool)
             raise  # the download itself failed: torchvision's message says why
         raise FileNotFoundError(
             f"{name} not found under {str(root)!r} ({err}). Pass download=True to fetch it, or put the "
-            f"files in {str(root / _LAYOUT[name])}") from err
+            f"files in {str(root / _LAYOUT[name])}"
+        ) from err
     if name == "celeba":
         return base, 1, False  # its items are (image, None): _Items labels them all 0
     return base, 10, True
-

@@ -36,7 +36,11 @@ def world() -> World:
     """The current process group (a single process when torch.distributed is not initialised)."""
     if not (dist.is_available() and dist.is_initialized()):
         return World()
-    device = torch.device("cuda", torch.cuda.current_device()) if dist.get_backend() == "nccl" else torch.device("cpu")
+    device = (
+        torch.device("cuda", torch.cuda.current_device())
+        if dist.get_backend() == "nccl"
+        else torch.device("cpu")
+    )
     return World(dist.get_rank(), dist.get_world_size(), device)
 
 
@@ -71,7 +75,9 @@ def shard(x: torch.Tensor, w: World) -> torch.Tensor:
     if w.size == 1:
         return x
     if len(x) % w.size:
-        raise ValueError(f"the global batch of {len(x)} does not split evenly over {w.size} processes")
+        raise ValueError(
+            f"the global batch of {len(x)} does not split evenly over {w.size} processes"
+        )
     return x.chunk(w.size)[w.rank]
 
 

@@ -15,9 +15,9 @@ from __future__ import annotations
 
 import dataclasses
 import math
+from collections.abc import Callable, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -39,7 +39,10 @@ BASELINE = TrainConfig(
     batch_g=128,
     lr_g=1e-3,  # equal step sizes for the two players
     lr_d=1e-3,
-    betas=(0.5, 0.9),  # beta1 = 0.5 damps the rotation of the game (DCGAN); beta2 = 0.9 adapts faster
+    betas=(
+        0.5,
+        0.9,
+    ),  # beta1 = 0.5 damps the rotation of the game (DCGAN); beta2 = 0.9 adapts faster
     loss="nonsaturating",
     log_every=50,
     progress=False,
@@ -77,20 +80,39 @@ class Setting:
 SETTINGS: dict[str, Setting] = {
     s.name: s
     for s in [
-        Setting("healthy", "the baseline: 64-unit MLPs, lr 1e-3 for both, Adam betas (0.5, 0.9)",
-                "all modes captured; D(x) and D(G(z)) settle near 1/2"),
-        Setting("mode_collapse", "a tiny generator (2 hidden layers of 8 units) against a wider D (128 units)",
-                "one mode captured, and nearly every sample is of high quality",
-                g_hidden=8, g_depth=2, d_hidden=128),
-        Setting("oscillation", "step sizes 5e-3 for both and heavy momentum, betas (0.9, 0.999)",
-                "the losses, D(x) and D(G(z)) swing for the whole run instead of settling",
-                overrides=dict(lr_g=5e-3, lr_d=5e-3, betas=(0.9, 0.999))),
-        Setting("d_too_strong", "a 128-unit D, lr_d = 5e-3 against lr_g = 1e-4, and the minimax loss",
-                "D(G(z)) near 0 and almost no gradient reaching G: it stops learning",
-                d_hidden=128, overrides=dict(lr_d=5e-3, lr_g=1e-4, loss="minimax")),
-        Setting("d_too_weak", "a tiny discriminator: 1 hidden layer of 4 units",
-                "D(x) near 1/2 and D(G(z)) as high or higher, while no sample is of high quality",
-                d_hidden=4, d_depth=1),
+        Setting(
+            "healthy",
+            "the baseline: 64-unit MLPs, lr 1e-3 for both, Adam betas (0.5, 0.9)",
+            "all modes captured; D(x) and D(G(z)) settle near 1/2",
+        ),
+        Setting(
+            "mode_collapse",
+            "a tiny generator (2 hidden layers of 8 units) against a wider D (128 units)",
+            "one mode captured, and nearly every sample is of high quality",
+            g_hidden=8,
+            g_depth=2,
+            d_hidden=128,
+        ),
+        Setting(
+            "oscillation",
+            "step sizes 5e-3 for both and heavy momentum, betas (0.9, 0.999)",
+            "the losses, D(x) and D(G(z)) swing for the whole run instead of settling",
+            overrides=dict(lr_g=5e-3, lr_d=5e-3, betas=(0.9, 0.999)),
+        ),
+        Setting(
+            "d_too_strong",
+            "a 128-unit D, lr_d = 5e-3 against lr_g = 1e-4, and the minimax loss",
+            "D(G(z)) near 0 and almost no gradient reaching G: it stops learning",
+            d_hidden=128,
+            overrides=dict(lr_d=5e-3, lr_g=1e-4, loss="minimax"),
+        ),
+        Setting(
+            "d_too_weak",
+            "a tiny discriminator: 1 hidden layer of 4 units",
+            "D(x) near 1/2 and D(G(z)) as high or higher, while no sample is of high quality",
+            d_hidden=4,
+            d_depth=1,
+        ),
     ]
 }
 NAMES = tuple(SETTINGS)
@@ -108,7 +130,9 @@ def get(name: str | Setting) -> Setting:
     return SETTINGS[name]
 
 
-def build(name: str | Setting, mixture: GaussianMixture, seed: int = 0, num_steps: int | None = None):
+def build(
+    name: str | Setting, mixture: GaussianMixture, seed: int = 0, num_steps: int | None = None
+):
     """``(G, D, cfg)`` for setting ``name`` on ``mixture``: seeded models and their TrainConfig."""
     setting = get(name)
     if num_steps is not None:
@@ -117,8 +141,9 @@ def build(name: str | Setting, mixture: GaussianMixture, seed: int = 0, num_step
     return G, D, setting.config(seed, num_steps)
 
 
-def generator_grad_norm(G: nn.Module, D: nn.Module, loss: str = "nonsaturating", n: int = 1024,
-                        seed: int = 0) -> float:
+def generator_grad_norm(
+    G: nn.Module, D: nn.Module, loss: str = "nonsaturating", n: int = 1024, seed: int = 0
+) -> float:
     """L2 norm of ``∂(generator loss)/∂θ_G`` over all of G's parameters, on ``n`` fresh noise draws.
 
     This is the size of the signal the generator receives: near 0 when D saturates under the
@@ -126,21 +151,27 @@ def generator_grad_norm(G: nn.Module, D: nn.Module, loss: str = "nonsaturating",
     """
     positive_int("n", n)
     device = next(G.parameters()).device
-    z = torch.randn(n, G.latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device)
+    z = torch.randn(
+        n, G.latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device
+    )
     return gradients.measure(G, D, z, loss).param_norm
 
 
 class GradNormTracker:
     """A training callback: every ``every`` steps, log ``grad_norm_g`` = :func:`generator_grad_norm`."""
 
-    def __init__(self, loss: str = "nonsaturating", every: int = 50, n: int = 512, seed: int = 4321):
+    def __init__(
+        self, loss: str = "nonsaturating", every: int = 50, n: int = 512, seed: int = 4321
+    ):
         positive_int("every", every)
         positive_int("n", n)
         self.loss, self.every, self.n, self.seed = loss, every, n, seed
 
     def __call__(self, step, G, D, history) -> None:
         if step % self.every == 0:
-            history.log_metric("grad_norm_g", step, generator_grad_norm(G, D, self.loss, self.n, self.seed))
+            history.log_metric(
+                "grad_norm_g", step, generator_grad_norm(G, D, self.loss, self.n, self.seed)
+            )
 
 
 def swing(history: History, tail: float = 0.5) -> float:
@@ -154,7 +185,7 @@ def swing(history: History, tail: float = 0.5) -> float:
     if not history.loss_d:
         raise ValueError("the History is empty: nothing was trained")
     values = np.asarray(history.loss_d)
-    return float(values[-max(2, math.ceil(tail * len(values))):].std())
+    return float(values[-max(2, math.ceil(tail * len(values))) :].std())
 
 
 @contextmanager
@@ -175,8 +206,13 @@ def _one_thread_on_cpu(device: torch.device):
         torch.set_num_threads(before)
 
 
-def run(name: str | Setting, mixture: GaussianMixture, seed: int = 0, num_steps: int | None = None,
-        callbacks: Sequence[Callable] = ()):
+def run(
+    name: str | Setting,
+    mixture: GaussianMixture,
+    seed: int = 0,
+    num_steps: int | None = None,
+    callbacks: Sequence[Callable] = (),
+):
     """Train setting ``name`` on ``mixture`` with ``seed``; return ``(G, D, History)``.
 
     The same arguments give the same run. Pass e.g. ``ganlab.metrics.CoverageTracker`` or
@@ -196,7 +232,9 @@ class Run:
     seed: int
     G: nn.Module
     D: nn.Module
-    history: History  # with the metrics modes, high_quality, reverse_kl and grad_norm_g over training
+    history: (
+        History  # with the metrics modes, high_quality, reverse_kl and grad_norm_g over training
+    )
     coverage: ModeCoverage  # of n samples after training
     d_real: float  # mean D(x) over the last fifth of the steps
     d_fake: float  # mean D(G(z)) over the last fifth of the steps
@@ -254,8 +292,10 @@ class Comparison:
         for r in self.runs:
             if r.setting == setting and r.seed == seed:
                 return r
-        raise ValueError(f"no run of {setting!r} with seed {seed!r}; seeds: "
-                         f"{sorted({r.seed for r in self.runs if r.setting == setting})}")
+        raise ValueError(
+            f"no run of {setting!r} with seed {seed!r}; seeds: "
+            f"{sorted({r.seed for r in self.runs if r.setting == setting})}"
+        )
 
     def __str__(self) -> str:
         def cell(metric, triple):
@@ -264,17 +304,30 @@ class Comparison:
             return med if lo == hi else f"{med} [{lo}, {hi}]"
 
         header = ["setting", "seeds"] + [METRICS[m][0] for m in METRICS]
-        body = [[row["setting"], str(row["seeds"])] + [cell(m, row[m]) for m in METRICS] for row in self.summary()]
+        body = [
+            [row["setting"], str(row["seeds"])] + [cell(m, row[m]) for m in METRICS]
+            for row in self.summary()
+        ]
         widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-        lines = ["  ".join(text.ljust(w) for text, w in zip(line, widths)) for line in [header, *body]]
-        note = (f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = within 3 std "
-                "of the nearest mode; |grad G| = norm of the generator's gradient; swing = std of D's loss, 2nd half")
+        lines = [
+            "  ".join(text.ljust(w) for text, w in zip(line, widths)) for line in [header, *body]
+        ]
+        note = (
+            f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = within 3 std "
+            "of the nearest mode; |grad G| = norm of the generator's gradient; swing = std of D's loss, 2nd half"
+        )
         return "\n".join([*lines[:1], "-" * len(lines[0]), *lines[1:], note])
 
 
-def compare(names: Sequence[str | Setting], mixture: GaussianMixture, seeds: Sequence[int] = (0, 1, 2),
-            num_steps: int | None = None, n: int = 2500, track_every: int = 250,
-            callbacks: Callable[[str, int], Sequence[Callable]] | None = None) -> Comparison:
+def compare(
+    names: Sequence[str | Setting],
+    mixture: GaussianMixture,
+    seeds: Sequence[int] = (0, 1, 2),
+    num_steps: int | None = None,
+    n: int = 2500,
+    track_every: int = 250,
+    callbacks: Callable[[str, int], Sequence[Callable]] | None = None,
+) -> Comparison:
     """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each run.
 
     Each run records mode coverage every ``track_every`` steps (:class:`ganlab.metrics.CoverageTracker`)
@@ -295,8 +348,21 @@ def compare(names: Sequence[str | Setting], mixture: GaussianMixture, seeds: Seq
             trackers = [CoverageTracker(mixture, every=track_every, n=n), GradNormTracker(loss)]
             G, D, history = run(setting, mixture, seed, num_steps, callbacks=trackers + extra)
             fifth = max(1, len(history.d_fake) // 5)
-            samples = generate(G, n, torch.Generator(next(G.parameters()).device).manual_seed(10_000 + seed))
-            runs.append(Run(setting.name, seed, G, D, history, mode_coverage(samples, mixture),
-                            float(np.mean(history.d_real[-fifth:])), float(np.mean(history.d_fake[-fifth:])),
-                            generator_grad_norm(G, D, loss), swing(history)))
+            samples = generate(
+                G, n, torch.Generator(next(G.parameters()).device).manual_seed(10_000 + seed)
+            )
+            runs.append(
+                Run(
+                    setting.name,
+                    seed,
+                    G,
+                    D,
+                    history,
+                    mode_coverage(samples, mixture),
+                    float(np.mean(history.d_real[-fifth:])),
+                    float(np.mean(history.d_fake[-fifth:])),
+                    generator_grad_norm(G, D, loss),
+                    swing(history),
+                )
+            )
     return Comparison(runs, mixture)

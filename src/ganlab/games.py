@@ -12,8 +12,8 @@ in which each player would move by gradient descent on its own loss. In a zero-s
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import matplotlib.pyplot as plt
 import numpy as np
@@ -45,7 +45,12 @@ class Game:
 
 
 def _non_negative(name: str, value) -> None:
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
 
 
@@ -101,7 +106,9 @@ def _v(game: Game, z: np.ndarray) -> np.ndarray:
     return np.array(game.vector_field(z[0], z[1]), dtype=np.float64)
 
 
-def trajectory(game: Game, start, lr: float, num_steps: int, method: str = "simultaneous") -> np.ndarray:
+def trajectory(
+    game: Game, start, lr: float, num_steps: int, method: str = "simultaneous"
+) -> np.ndarray:
     """Iterates of discrete gradient play from ``start``; returns an array ``(num_steps + 1, 2)``.
 
     With ``v`` the game's vector field and ``z = (x, y)``:
@@ -135,7 +142,9 @@ def trajectory(game: Game, start, lr: float, num_steps: int, method: str = "simu
     return path
 
 
-def flow(game: Game, start, t_max: float, num_points: int = 400, rtol: float = 1e-10, atol: float = 1e-12):
+def flow(
+    game: Game, start, t_max: float, num_points: int = 400, rtol: float = 1e-10, atol: float = 1e-12
+):
     """The continuous-time limit ``dz/dt = v(z)`` (gradient play with ``lr → 0``), solved by scipy.
 
     Returns ``(t, path)``: ``num_points`` times in ``[0, t_max]`` and the path at them, ``(num_points, 2)``.
@@ -144,7 +153,9 @@ def flow(game: Game, start, t_max: float, num_points: int = 400, rtol: float = 1
     positive("t_max", t_max)
     positive_int("num_points", num_points)
     t = np.linspace(0.0, t_max, num_points)
-    sol = solve_ivp(lambda _, z: _v(game, z), (0.0, t_max), z0, t_eval=t, method="DOP853", rtol=rtol, atol=atol)
+    sol = solve_ivp(
+        lambda _, z: _v(game, z), (0.0, t_max), z0, t_eval=t, method="DOP853", rtol=rtol, atol=atol
+    )
     return t, sol.y.T
 
 
@@ -176,7 +187,9 @@ def field_on_grid(game: Game, lim: float = 2.0, n: int = 25):
     return xs, ys, np.asarray(U, dtype=np.float64), np.asarray(V, dtype=np.float64)
 
 
-def plot_game(game: Game, paths: dict[str, np.ndarray] | None = None, ax=None, lim: float = 2.0, n: int = 25):
+def plot_game(
+    game: Game, paths: dict[str, np.ndarray] | None = None, ax=None, lim: float = 2.0, n: int = 25
+):
     """Streamlines of the vector field, the equilibrium (star) and each path (a line from a dot).
 
     ``paths`` maps a label to an array ``(T, 2)``, e.g. from :func:`trajectory` or :func:`flow`.
@@ -184,13 +197,21 @@ def plot_game(game: Game, paths: dict[str, np.ndarray] | None = None, ax=None, l
     """
     ax = ax or plt.subplots(figsize=(5, 5))[1]
     xs, ys, U, V = field_on_grid(game, lim, n)
-    ax.streamplot(xs, ys, U, V, color=np.hypot(U, V), cmap="Greys", density=0.9, linewidth=0.7, arrowsize=0.8)
+    ax.streamplot(
+        xs, ys, U, V, color=np.hypot(U, V), cmap="Greys", density=0.9, linewidth=0.7, arrowsize=0.8
+    )
     for label, path in (paths or {}).items():
         path = np.asarray(path)
         (line,) = ax.plot(path[:, 0], path[:, 1], lw=1.3, label=label)
         ax.plot(*path[0], "o", color=line.get_color(), ms=5)
     ax.plot(*game.equilibrium, "*", color="crimson", ms=12, label="equilibrium")
-    ax.set(xlim=(xs[0], xs[-1]), ylim=(ys[0], ys[-1]), xlabel=game.labels[0], ylabel=game.labels[1],
-           title=game.name, aspect="equal")
+    ax.set(
+        xlim=(xs[0], xs[-1]),
+        ylim=(ys[0], ys[-1]),
+        xlabel=game.labels[0],
+        ylabel=game.labels[1],
+        title=game.name,
+        aspect="equal",
+    )
     ax.legend(fontsize=7, loc="upper right")
     return ax

@@ -28,8 +28,14 @@ def logit_gradient(loss: str, logits_fake: torch.Tensor) -> torch.Tensor:
     by ``N`` to give the derivative of one sample's loss.
     """
     generator_loss = get_loss(loss).generator
-    if not isinstance(logits_fake, torch.Tensor) or not logits_fake.is_floating_point() or logits_fake.ndim != 1:
-        raise ValueError(f"logits_fake must be a floating-point tensor of shape (N,), got {logits_fake!r:.80}")
+    if (
+        not isinstance(logits_fake, torch.Tensor)
+        or not logits_fake.is_floating_point()
+        or logits_fake.ndim != 1
+    ):
+        raise ValueError(
+            f"logits_fake must be a floating-point tensor of shape (N,), got {logits_fake!r:.80}"
+        )
     logits = logits_fake.detach().clone().requires_grad_(True)
     generator_loss(logits).backward()
     return logits.grad * logits.numel()
@@ -50,7 +56,9 @@ class GeneratorGradient:
     param_norm: float  # ‖∇_θ loss‖ over all of G's parameters (of the batch-mean loss)
 
 
-def measure(G: nn.Module, D: nn.Module, z: torch.Tensor, loss: str = "nonsaturating") -> GeneratorGradient:
+def measure(
+    G: nn.Module, D: nn.Module, z: torch.Tensor, loss: str = "nonsaturating"
+) -> GeneratorGradient:
     """The generator loss ``loss`` on noise ``z`` ``(N, latent_dim)`` and the gradient it sends to G.
 
     Uses ``torch.autograd.grad``, so neither G's nor D's ``.grad`` is touched and nothing is updated.
@@ -95,10 +103,14 @@ class GradientTracker:
         params = [p for p in G.parameters() if p.requires_grad]
         grads = [p.grad for p in params]
         if any(g is None for g in grads):
-            raise ValueError("G's parameters have no .grad: use GradientTracker as a callback of ganlab.train, "
-                             "which calls it right after a generator step")
+            raise ValueError(
+                "G's parameters have no .grad: use GradientTracker as a callback of ganlab.train, "
+                "which calls it right after a generator step"
+            )
         history.log_metric("grad_norm_g", step, _norm(grads))
         current = [p.detach().clone() for p in params]
         if self._previous is not None:
-            history.log_metric("update_norm_g", step, _norm([a - b for a, b in zip(current, self._previous)]))
+            history.log_metric(
+                "update_norm_g", step, _norm([a - b for a, b in zip(current, self._previous)])
+            )
         self._previous = current

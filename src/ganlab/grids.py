@@ -35,11 +35,13 @@ def image_grid(images, nrow: int = 8, padding: int = 2) -> np.ndarray:
     images = (_as_images(images).clamp(-1, 1) + 1) / 2  # [-1, 1] -> [0, 1]
     n, c, h, w = images.shape
     ncol, nrows = min(nrow, n), math.ceil(n / nrow)
-    grid = torch.ones(c, nrows * (h + padding) + padding, ncol * (w + padding) + padding)  # white gaps
+    grid = torch.ones(
+        c, nrows * (h + padding) + padding, ncol * (w + padding) + padding
+    )  # white gaps
     for i, image in enumerate(images):
         r, q = divmod(i, ncol)
         top, left = padding + r * (h + padding), padding + q * (w + padding)
-        grid[:, top:top + h, left:left + w] = image
+        grid[:, top : top + h, left : left + w] = image
     grid = grid.permute(1, 2, 0).numpy()
     return grid[..., 0] if c == 1 else grid
 
@@ -48,8 +50,12 @@ def show_grid(images, ax=None, nrow: int = 8, title: str | None = None):
     """Draw :func:`image_grid` of ``images`` on ``ax`` (a new figure when None); returns the axes."""
     grid = image_grid(images, nrow)
     if ax is None:
-        ax = plt.subplots(figsize=(0.6 * min(nrow, len(images)) + 1, 0.6 * math.ceil(len(images) / nrow) + 1))[1]
-    ax.imshow(grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+        ax = plt.subplots(
+            figsize=(0.6 * min(nrow, len(images)) + 1, 0.6 * math.ceil(len(images) / nrow) + 1)
+        )[1]
+    ax.imshow(
+        grid, cmap="gray" if grid.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+    )
     ax.set_axis_off()
     if title:
         ax.set_title(title)
@@ -73,8 +79,16 @@ class GridSnapshots:
     ``labels`` ``(n,)``: the classes to draw from a conditional G (e.g. one class per row).
     """
 
-    def __init__(self, latent_dim: int, n: int = 64, every: int = 100, seed: int = 1234,
-                 out_dir: str | Path | None = None, nrow: int = 8, labels: torch.Tensor | None = None):
+    def __init__(
+        self,
+        latent_dim: int,
+        n: int = 64,
+        every: int = 100,
+        seed: int = 1234,
+        out_dir: str | Path | None = None,
+        nrow: int = 8,
+        labels: torch.Tensor | None = None,
+    ):
         positive_int("every", every)
         self.z, self.every, self.nrow = fixed_noise(n, latent_dim, seed), every, nrow
         self.labels = labels
@@ -90,13 +104,19 @@ class GridSnapshots:
             save_grid(images, self.out_dir / f"step_{step:06d}.png", self.nrow)
 
 
-def animate_grids(snapshots: GridSnapshots, interval: int = 300, size: float = 4.5) -> animation.FuncAnimation:
+def animate_grids(
+    snapshots: GridSnapshots, interval: int = 300, size: float = 4.5
+) -> animation.FuncAnimation:
     """An animation of the recorded grids, one frame per snapshot, titled with the step."""
     if not snapshots.frames:
-        raise ValueError("no grids recorded: pass the GridSnapshots object to train(..., callbacks=[...])")
+        raise ValueError(
+            "no grids recorded: pass the GridSnapshots object to train(..., callbacks=[...])"
+        )
     fig, ax = plt.subplots(figsize=(size, size))
     first = image_grid(snapshots.frames[0][1], snapshots.nrow)
-    shown = ax.imshow(first, cmap="gray" if first.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest")
+    shown = ax.imshow(
+        first, cmap="gray" if first.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
+    )
     ax.set_axis_off()
     title = ax.set_title("")
     plt.close(fig)
@@ -107,7 +127,9 @@ def animate_grids(snapshots: GridSnapshots, interval: int = 300, size: float = 4
         title.set_text(f"step {step}")
         return shown, title
 
-    return animation.FuncAnimation(fig, update, frames=len(snapshots.frames), interval=interval, blit=False)
+    return animation.FuncAnimation(
+        fig, update, frames=len(snapshots.frames), interval=interval, blit=False
+    )
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
@@ -120,11 +142,19 @@ def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
     omega = torch.arccos(cos.clamp(-1, 1))
     if omega.abs() < 1e-6:  # (anti)parallel: the straight line is the spherical path
         return torch.lerp(z0, z1, t[:, None])
-    return (torch.sin((1 - t) * omega)[:, None] * z0 + torch.sin(t * omega)[:, None] * z1) / torch.sin(omega)
+    return (
+        torch.sin((1 - t) * omega)[:, None] * z0 + torch.sin(t * omega)[:, None] * z1
+    ) / torch.sin(omega)
 
 
-def interpolate(G: nn.Module, z0: torch.Tensor, z1: torch.Tensor, steps: int = 8, spherical: bool = True,
-                batch_stats: bool = False) -> torch.Tensor:
+def interpolate(
+    G: nn.Module,
+    z0: torch.Tensor,
+    z1: torch.Tensor,
+    steps: int = 8,
+    spherical: bool = True,
+    batch_stats: bool = False,
+) -> torch.Tensor:
     """Images ``G(z)`` along the path from ``z0`` to ``z1`` (``steps`` points, ends included).
 
     By default each image is made with batch norm's running averages, so it depends on its own ``z``

@@ -21,8 +21,8 @@ them as ``logits_real`` and ``logits_fake`` either way. Every entry of :data:`LO
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import numpy as np
 import torch
@@ -74,9 +74,11 @@ def discriminator_hinge(logits_real: torch.Tensor, logits_fake: torch.Tensor) ->
     return F.relu(1.0 - logits_real).mean() + F.relu(1.0 + logits_fake).mean()
 
 
-def discriminator_least_squares(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
+def discriminator_least_squares(
+    logits_real: torch.Tensor, logits_fake: torch.Tensor
+) -> torch.Tensor:
     """``½E[(V(x_real) − 1)²] + ½E[V(x_fake)²]``: regress real samples to 1 and fake ones to 0."""
-    return 0.5 * ((logits_real - 1.0) ** 2).mean() + 0.5 * (logits_fake ** 2).mean()
+    return 0.5 * ((logits_real - 1.0) ** 2).mean() + 0.5 * (logits_fake**2).mean()
 
 
 def generator_least_squares(logits_fake: torch.Tensor) -> torch.Tensor:
@@ -104,16 +106,26 @@ class GANLoss:
     name: str
     discriminator: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
     generator: Callable[[torch.Tensor], torch.Tensor]
-    clip: float | None = None  # clamp every weight of D to [-clip, clip] after each D step (WGAN); None: no clipping
+    clip: float | None = (
+        None  # clamp every weight of D to [-clip, clip] after each D step (WGAN); None: no clipping
+    )
     gradient_penalty: float = 0.0  # weight λ of the WGAN-GP penalty E[(‖∇D(x̂)‖ − 1)²]; 0: none
-    divergence: FDivergence | None = None  # the f-divergence an f-GAN loss estimates; None for the others
+    divergence: FDivergence | None = (
+        None  # the f-divergence an f-GAN loss estimates; None for the others
+    )
 
     def __post_init__(self):
         if self.clip is not None:
             positive("clip", self.clip)
-        if isinstance(self.gradient_penalty, bool) or not isinstance(self.gradient_penalty, (int, float)) \
-                or not math.isfinite(self.gradient_penalty) or self.gradient_penalty < 0:
-            raise ValueError(f"gradient_penalty must be a finite number >= 0, got {self.gradient_penalty!r}")
+        if (
+            isinstance(self.gradient_penalty, bool)
+            or not isinstance(self.gradient_penalty, (int, float))
+            or not math.isfinite(self.gradient_penalty)
+            or self.gradient_penalty < 0
+        ):
+            raise ValueError(
+                f"gradient_penalty must be a finite number >= 0, got {self.gradient_penalty!r}"
+            )
 
 
 # --- f-divergences (Nowozin et al. 2016, Tables 2 and 6) -------------------------------------------
@@ -167,7 +179,9 @@ class FDivergence:
     f_prime: Callable  # f'(u); the optimal T is T*(x) = f'(p(x)/q(x))
     conjugate: Callable  # f*(t), for t inside `domain`
     activation: Callable  # g_f(v): R -> dom f*, monotone increasing
-    conjugate_of_activation: Callable  # f*(g_f(v)), simplified so it stays finite where the composition would not
+    conjugate_of_activation: (
+        Callable  # f*(g_f(v)), simplified so it stays finite where the composition would not
+    )
     domain: tuple[float, float]  # dom f* = the open interval (low, high); low = -inf for all here
     description: str  # what D_f is, in words
 
@@ -191,7 +205,9 @@ DIVERGENCES = {
             f_prime=lambda u: -1.0 / u,
             conjugate=lambda t: -1.0 - _log(-t),
             activation=lambda v: -_exp(-v),
-            conjugate_of_activation=lambda v: v - 1.0,  # −1 − log(exp(−v)), without the log of an underflow
+            conjugate_of_activation=lambda v: (
+                v - 1.0
+            ),  # −1 − log(exp(−v)), without the log of an underflow
             domain=(-math.inf, 0.0),
             description="reverse Kullback–Leibler KL(Q‖P) = ∫ q log(q/p)",
         ),
@@ -201,16 +217,16 @@ DIVERGENCES = {
             "pearson",
             f=lambda u: (u - 1.0) ** 2,
             f_prime=lambda u: 2.0 * (u - 1.0),
-            conjugate=lambda t: 0.25 * t ** 2 + t,
+            conjugate=lambda t: 0.25 * t**2 + t,
             activation=lambda v: v,
-            conjugate_of_activation=lambda v: 0.25 * v ** 2 + v,
+            conjugate_of_activation=lambda v: 0.25 * v**2 + v,
             domain=(-math.inf, math.inf),
             description="Pearson χ²(P‖Q) = ∫ (p − q)²/q",
         ),
         FDivergence(
             "neyman",
             f=lambda u: (1.0 - u) ** 2 / u,
-            f_prime=lambda u: 1.0 - 1.0 / u ** 2,
+            f_prime=lambda u: 1.0 - 1.0 / u**2,
             conjugate=lambda t: 2.0 - 2.0 * _sqrt(1.0 - t),
             activation=lambda v: -_expm1(-v),  # 1 − exp(−v)
             conjugate_of_activation=lambda v: 2.0 - 2.0 * _exp(-0.5 * v),

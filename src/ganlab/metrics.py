@@ -15,10 +15,10 @@ import numpy as np
 import torch
 from scipy.stats import gaussian_kde, norm
 
+from . import theory
 from ._checks import choice, positive, positive_int
 from .mixtures import GaussianMixture
 from .models import generate
-from . import theory
 
 
 @dataclass(frozen=True)
@@ -28,17 +28,25 @@ class ModeCoverage:
     modes_captured: int
     n_modes: int
     high_quality: float  # share of samples within n_std·std of their nearest mode, in [0, 1]
-    reverse_kl: float  # KL(high-quality mode histogram ‖ mixture weights), nats; inf with no HQ sample
+    reverse_kl: (
+        float  # KL(high-quality mode histogram ‖ mixture weights), nats; inf with no HQ sample
+    )
     counts: tuple[int, ...]
 
     def __str__(self) -> str:
-        return (f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high quality, "
-                f"reverse KL {self.reverse_kl:.3f}")
+        return (
+            f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high quality, "
+            f"reverse KL {self.reverse_kl:.3f}"
+        )
 
 
 def _as_points(samples, dim: int) -> torch.Tensor:
-    x = torch.as_tensor(np.asarray(samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples,
-                                   dtype=np.float64))
+    x = torch.as_tensor(
+        np.asarray(
+            samples.detach().cpu() if isinstance(samples, torch.Tensor) else samples,
+            dtype=np.float64,
+        )
+    )
     if x.ndim == 1 and dim == 1:
         x = x[:, None]
     if x.ndim != 2 or x.shape[1] != dim or x.shape[0] == 0:
@@ -52,7 +60,9 @@ def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0) -> Mode
     """Modes captured, high-quality share and reverse KL of ``samples`` ``(N, dim)`` on ``mixture``."""
     positive("n_std", n_std)
     x = _as_points(samples, mixture.dim)
-    dist, nearest = torch.cdist(x, mixture.centers).min(dim=1)  # (N,) distance to, index of nearest mode
+    dist, nearest = torch.cdist(x, mixture.centers).min(
+        dim=1
+    )  # (N,) distance to, index of nearest mode
     hq = dist <= n_std * mixture.stds[nearest]
     counts = torch.bincount(nearest[hq], minlength=mixture.n_modes)
     if hq.any():
@@ -60,8 +70,13 @@ def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0) -> Mode
         reverse_kl = float(torch.where(hist > 0, hist * (hist / mixture.weights).log(), 0.0).sum())
     else:
         reverse_kl = float("inf")
-    return ModeCoverage(int((counts > 0).sum()), mixture.n_modes, float(hq.double().mean()), reverse_kl,
-                        tuple(int(c) for c in counts))
+    return ModeCoverage(
+        int((counts > 0).sum()),
+        mixture.n_modes,
+        float(hq.double().mean()),
+        reverse_kl,
+        tuple(int(c) for c in counts),
+    )
 
 
 def jsd_1d(samples, p_data, method: str = "hist", bins: int = 100, bounds=None) -> float:
@@ -83,8 +98,12 @@ def jsd_1d(samples, p_data, method: str = "hist", bins: int = 100, bounds=None) 
     edges = np.linspace(bounds[0], bounds[1], bins + 1)
     q = np.histogram(x, bins=edges)[0] / len(x)
     if isinstance(p_data, GaussianMixture):
-        cdf = sum(w * norm.cdf(edges, m, s) for w, m, s in
-                  zip(p_data.weights.numpy(), p_data.centers[:, 0].numpy(), p_data.stds.numpy()))
+        cdf = sum(
+            w * norm.cdf(edges, m, s)
+            for w, m, s in zip(
+                p_data.weights.numpy(), p_data.centers[:, 0].numpy(), p_data.stds.numpy()
+            )
+        )
         p = np.diff(cdf)
     else:
         mids = 0.5 * (edges[1:] + edges[:-1])
@@ -125,13 +144,21 @@ class JSDTracker:
     does not change the training run.
     """
 
-    def __init__(self, p_data: GaussianMixture, every: int = 100, n: int = 5000, seed: int = 1234,
-                 method: str = "hist"):
+    def __init__(
+        self,
+        p_data: GaussianMixture,
+        every: int = 100,
+        n: int = 5000,
+        seed: int = 1234,
+        method: str = "hist",
+    ):
         positive_int("every", every)
         positive_int("n", n)
         choice("method", method, ["hist", "kde"])
         if p_data.dim != 1:
-            raise ValueError(f"JSDTracker needs 1D data, got dim={p_data.dim}; use CoverageTracker in 2D")
+            raise ValueError(
+                f"JSDTracker needs 1D data, got dim={p_data.dim}; use CoverageTracker in 2D"
+            )
         self.p_data, self.every, self.n, self.seed, self.method = p_data, every, n, seed, method
 
     def __call__(self, step, G, D, history) -> None:

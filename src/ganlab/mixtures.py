@@ -29,7 +29,9 @@ class GaussianMixture:
         if centers.ndim == 1:
             centers = centers[:, None]
         if centers.ndim != 2 or centers.shape[0] == 0:
-            raise ValueError(f"centers must have shape (K, dim) with K >= 1, got {tuple(centers.shape)}")
+            raise ValueError(
+                f"centers must have shape (K, dim) with K >= 1, got {tuple(centers.shape)}"
+            )
         if not torch.isfinite(centers).all():
             raise ValueError("centers must be finite")
         k = centers.shape[0]
@@ -46,7 +48,9 @@ class GaussianMixture:
         if weights.numel() != k:
             raise ValueError(f"got {weights.numel()} weights for {k} components")
         if not (torch.isfinite(weights).all() and (weights >= 0).all() and weights.sum() > 0):
-            raise ValueError(f"weights must be non-negative with a positive sum, got {weights.tolist()}")
+            raise ValueError(
+                f"weights must be non-negative with a positive sum, got {weights.tolist()}"
+            )
         self.centers = centers  # (K, dim), float64
         self.stds = stds  # (K,), float64
         self.weights = weights / weights.sum()  # (K,), float64, sums to 1

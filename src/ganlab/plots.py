@@ -32,8 +32,17 @@ def discriminator_output(D, x: np.ndarray) -> np.ndarray:
     return torch.sigmoid(D(t)).cpu().double().numpy()
 
 
-def plot_density_1d(mixture: GaussianMixture, G=None, D=None, ax=None, bounds=None, n: int = 20000,
-                    bins: int = 80, samples=None, p_g=None):
+def plot_density_1d(
+    mixture: GaussianMixture,
+    G=None,
+    D=None,
+    ax=None,
+    bounds=None,
+    n: int = 20000,
+    bins: int = 80,
+    samples=None,
+    p_g=None,
+):
     """Data density vs generated samples (histogram) in 1D; D(x) and D*(x) on a second axis.
 
     D* uses the exact data density and, for p_g, the exact density ``p_g`` when given, else a
@@ -52,7 +61,15 @@ def plot_density_1d(mixture: GaussianMixture, G=None, D=None, ax=None, bounds=No
     xs = np.linspace(lo, hi, 600)
     ax.plot(xs, mixture.pdf(xs), color=REAL, lw=2, label="$p_{data}$")
     if samples is not None:
-        ax.hist(samples, bins=bins, range=(lo, hi), density=True, color=FAKE, alpha=0.5, label="$p_g$ (samples)")
+        ax.hist(
+            samples,
+            bins=bins,
+            range=(lo, hi),
+            density=True,
+            color=FAKE,
+            alpha=0.5,
+            label="$p_g$ (samples)",
+        )
     if p_g is not None:
         ax.plot(xs, p_g(xs), color=FAKE, lw=2, label="$p_g$")
     ax.set_xlabel("x")
@@ -65,7 +82,14 @@ def plot_density_1d(mixture: GaussianMixture, G=None, D=None, ax=None, bounds=No
     if p_g is None and samples is not None and np.std(samples) > 0:
         p_g = gaussian_kde(samples)
     if p_g is not None:
-        ax_d.plot(xs, optimal_discriminator(mixture, p_g)(xs), color=OPTIMAL, ls="--", lw=1.5, label="D*(x)")
+        ax_d.plot(
+            xs,
+            optimal_discriminator(mixture, p_g)(xs),
+            color=OPTIMAL,
+            ls="--",
+            lw=1.5,
+            label="D*(x)",
+        )
     ax_d.axhline(0.5, color="grey", lw=0.8, ls=":")
     lines = ax.get_legend_handles_labels()
     lines_d = ax_d.get_legend_handles_labels()
@@ -88,8 +112,17 @@ def generator_gradient_field(D, x_fake: torch.Tensor, loss: str = "nonsaturating
     return -x.grad
 
 
-def plot_samples_2d(mixture: GaussianMixture, G=None, D=None, ax=None, n: int = 1000, samples=None,
-                    arrows: bool = True, loss: str = "nonsaturating", resolution: int = 150):
+def plot_samples_2d(
+    mixture: GaussianMixture,
+    G=None,
+    D=None,
+    ax=None,
+    n: int = 1000,
+    samples=None,
+    arrows: bool = True,
+    loss: str = "nonsaturating",
+    resolution: int = 150,
+):
     """Real and generated 2D samples over D's heat map, with arrows for the generator's gradient."""
     if mixture.dim != 2:
         raise ValueError(f"plot_samples_2d needs a 2D mixture, got dim={mixture.dim}")
@@ -113,8 +146,18 @@ def plot_samples_2d(mixture: GaussianMixture, G=None, D=None, ax=None, n: int = 
             norm = np.linalg.norm(grad, axis=1, keepdims=True).max() + 1e-12
             span = float(np.ptp(x_real))
             p = sub.cpu().numpy()
-            ax.quiver(p[:, 0], p[:, 1], grad[:, 0] / norm, grad[:, 1] / norm, color="k", angles="xy",
-                      scale_units="xy", scale=4.0 / span, width=0.003, alpha=0.7)
+            ax.quiver(
+                p[:, 0],
+                p[:, 1],
+                grad[:, 0] / norm,
+                grad[:, 1] / norm,
+                color="k",
+                angles="xy",
+                scale_units="xy",
+                scale=4.0 / span,
+                width=0.003,
+                alpha=0.7,
+            )
     ax.set_aspect("equal")
     ax.legend(loc="upper right", fontsize=8, markerscale=3)
     return ax
@@ -131,8 +174,12 @@ def plot_history(history: History, axes=None, smooth: int = 1):
         v = np.asarray(v)
         if smooth <= 1:
             return v
-        kernel = np.ones(smooth)  # a moving average that divides by the points it covers: no dip at the ends
-        return np.convolve(v, kernel, mode="same") / np.convolve(np.ones(len(v)), kernel, mode="same")
+        kernel = np.ones(
+            smooth
+        )  # a moving average that divides by the points it covers: no dip at the ends
+        return np.convolve(v, kernel, mode="same") / np.convolve(
+            np.ones(len(v)), kernel, mode="same"
+        )
 
     ax = axes[0]
     ax.plot(steps, sm(history.loss_d), label="D loss", color=DISC)
@@ -154,7 +201,9 @@ class Snapshots:
     """A training callback recording, every ``every`` steps, samples of G from fixed noise and D's output
     (on a grid in 2D, a line in 1D), for :func:`animate`."""
 
-    def __init__(self, mixture: GaussianMixture, every: int = 100, n: int = 500, resolution: int = 80):
+    def __init__(
+        self, mixture: GaussianMixture, every: int = 100, n: int = 500, resolution: int = 80
+    ):
         self.mixture, self.every, self.n = mixture, every, n
         if mixture.dim == 1:
             lo, hi = mixture.bounds(n_std=4.0)[0]
@@ -173,21 +222,35 @@ class Snapshots:
             self._z = torch.randn(self.n, G.latent_dim, generator=g).to(_device(G))
         with torch.no_grad():
             samples = G(self._z).cpu().numpy()
-        self.frames.append({"step": step, "samples": samples, "d": discriminator_output(D, self.points)})
+        self.frames.append(
+            {"step": step, "samples": samples, "d": discriminator_output(D, self.points)}
+        )
 
 
-def animate(snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5)) -> animation.FuncAnimation:
+def animate(
+    snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5)
+) -> animation.FuncAnimation:
     """An animation of the recorded frames: samples over D's heat map (2D) or D over a histogram (1D)."""
     if not snapshots.frames:
-        raise ValueError("no frames recorded: pass the Snapshots object to train(..., callbacks=[...])")
+        raise ValueError(
+            "no frames recorded: pass the Snapshots object to train(..., callbacks=[...])"
+        )
     mix = snapshots.mixture
     fig, ax = plt.subplots(figsize=figsize)
     real = mix.sample(1000, torch.Generator().manual_seed(0)).numpy()
     first = snapshots.frames[0]
     if mix.dim == 2:
         shape = (len(snapshots.ys), len(snapshots.xs))
-        mesh = ax.pcolormesh(snapshots.xs, snapshots.ys, first["d"].reshape(shape), cmap="RdBu_r",
-                             vmin=0, vmax=1, shading="auto", alpha=0.6)
+        mesh = ax.pcolormesh(
+            snapshots.xs,
+            snapshots.ys,
+            first["d"].reshape(shape),
+            cmap="RdBu_r",
+            vmin=0,
+            vmax=1,
+            shading="auto",
+            alpha=0.6,
+        )
         ax.scatter(real[:, 0], real[:, 1], s=3, color=REAL)
         fake = ax.scatter(first["samples"][:, 0], first["samples"][:, 1], s=3, color=FAKE)
         ax.set_xlim(snapshots.xs[0], snapshots.xs[-1])
@@ -209,12 +272,20 @@ def animate(snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5)) -> an
             return mesh, fake, title
         for patch in list(ax.patches):
             patch.remove()
-        ax.hist(frame["samples"][:, 0], bins=60, range=(snapshots.xs[0], snapshots.xs[-1]), density=True,
-                color=FAKE, alpha=0.5)
+        ax.hist(
+            frame["samples"][:, 0],
+            bins=60,
+            range=(snapshots.xs[0], snapshots.xs[-1]),
+            density=True,
+            color=FAKE,
+            alpha=0.5,
+        )
         line.set_ydata(frame["d"])
         return line, title
 
-    return animation.FuncAnimation(fig, update, frames=len(snapshots.frames), interval=interval, blit=False)
+    return animation.FuncAnimation(
+        fig, update, frames=len(snapshots.frames), interval=interval, blit=False
+    )
 
 
 def animation_html(anim: animation.FuncAnimation) -> str:

@@ -28,10 +28,10 @@ from .checkpoint import save_checkpoint
 from .models import fixed_noise, render
 from .profiles import default_device
 
-
 # ---------------------------------------------------------------------------------------------
 # The feature network
 # ---------------------------------------------------------------------------------------------
+
 
 class FeatureNet(nn.Module):
     """A small CNN classifier for images ``(N, C, H, W)`` in ``[-1, 1]``, any ``H, W >= 8``.
@@ -44,24 +44,38 @@ class FeatureNet(nn.Module):
 
     def __init__(self, in_channels: int, num_classes: int, width: int = 16, feature_dim: int = 64):
         super().__init__()
-        for name, value in (("in_channels", in_channels), ("num_classes", num_classes), ("width", width),
-                            ("feature_dim", feature_dim)):
+        for name, value in (
+            ("in_channels", in_channels),
+            ("num_classes", num_classes),
+            ("width", width),
+            ("feature_dim", feature_dim),
+        ):
             positive_int(name, value)
         self.in_channels, self.num_classes, self.feature_dim = in_channels, num_classes, feature_dim
         self.body = nn.Sequential(
-            nn.Conv2d(in_channels, width, 4, 2, 1), nn.BatchNorm2d(width), nn.ReLU(),  # (w) x H/2 x W/2
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.BatchNorm2d(2 * width), nn.ReLU(),  # (2w) x H/4 x W/4
-            nn.Conv2d(2 * width, 4 * width, 4, 2, 1), nn.BatchNorm2d(4 * width), nn.ReLU(),  # (4w) x H/8 x W/8
-            nn.AdaptiveAvgPool2d(4), nn.Flatten(),  # (4w * 16): the same size whatever H, W
-            nn.Linear(4 * width * 16, feature_dim), nn.ReLU(),  # (feature_dim): the features
+            nn.Conv2d(in_channels, width, 4, 2, 1),
+            nn.BatchNorm2d(width),
+            nn.ReLU(),  # (w) x H/2 x W/2
+            nn.Conv2d(width, 2 * width, 4, 2, 1),
+            nn.BatchNorm2d(2 * width),
+            nn.ReLU(),  # (2w) x H/4 x W/4
+            nn.Conv2d(2 * width, 4 * width, 4, 2, 1),
+            nn.BatchNorm2d(4 * width),
+            nn.ReLU(),  # (4w) x H/8 x W/8
+            nn.AdaptiveAvgPool2d(4),
+            nn.Flatten(),  # (4w * 16): the same size whatever H, W
+            nn.Linear(4 * width * 16, feature_dim),
+            nn.ReLU(),  # (feature_dim): the features
         )
         self.head = nn.Linear(feature_dim, num_classes)
 
     def features(self, x: torch.Tensor) -> torch.Tensor:
         """Penultimate activations ``(N, feature_dim)`` of images ``x`` ``(N, C, H, W)``."""
         if x.ndim != 4 or x.shape[1] != self.in_channels or min(x.shape[2:]) < 8:
-            raise ValueError(f"FeatureNet expects images of shape (N, {self.in_channels}, H, W) with H, W >= 8, "
-                             f"got {tuple(x.shape)}")
+            raise ValueError(
+                f"FeatureNet expects images of shape (N, {self.in_channels}, H, W) with H, W >= 8, "
+                f"got {tuple(x.shape)}"
+            )
         return self.body(x)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -69,10 +83,14 @@ class FeatureNet(nn.Module):
         return self.head(self.features(x))
 
 
-def _check_images(images, labels=None, num_classes=None) -> tuple[torch.Tensor, torch.Tensor | None]:
+def _check_images(
+    images, labels=None, num_classes=None
+) -> tuple[torch.Tensor, torch.Tensor | None]:
     x = torch.as_tensor(images)
     if x.ndim != 4 or x.shape[0] == 0 or min(x.shape[2:]) < 8:
-        raise ValueError(f"expected images of shape (N, C, H, W) with N >= 1 and H, W >= 8, got {tuple(x.shape)}")
+        raise ValueError(
+            f"expected images of shape (N, C, H, W) with N >= 1 and H, W >= 8, got {tuple(x.shape)}"
+        )
     x = x.float()
     if not torch.isfinite(x).all():
         raise ValueError("images contain NaN or infinite values")
@@ -80,16 +98,29 @@ def _check_images(images, labels=None, num_classes=None) -> tuple[torch.Tensor, 
         return x, None
     y = torch.as_tensor(labels)
     if y.shape != (x.shape[0],) or y.dtype.is_floating_point:
-        raise ValueError(f"expected integer labels of shape ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}")
+        raise ValueError(
+            f"expected integer labels of shape ({x.shape[0]},), got {y.dtype} {tuple(y.shape)}"
+        )
     y = y.long()
     if y.min() < 0 or y.max() >= num_classes:
-        raise ValueError(f"labels must lie in [0, {num_classes - 1}] for num_classes={num_classes}, "
-                         f"got values in [{int(y.min())}, {int(y.max())}]")
+        raise ValueError(
+            f"labels must lie in [0, {num_classes - 1}] for num_classes={num_classes}, "
+            f"got values in [{int(y.min())}, {int(y.max())}]"
+        )
     return x, y
 
 
-def train_classifier(images, labels, num_classes: int, num_steps: int = 300, batch_size: int = 64,
-                     lr: float = 2e-3, seed: int = 0, device: str | None = None, progress: bool = False) -> FeatureNet:
+def train_classifier(
+    images,
+    labels,
+    num_classes: int,
+    num_steps: int = 300,
+    batch_size: int = 64,
+    lr: float = 2e-3,
+    seed: int = 0,
+    device: str | None = None,
+    progress: bool = False,
+) -> FeatureNet:
     """Train a :class:`FeatureNet` on ``images`` ``(N, C, H, W)`` in ``[-1, 1]`` with integer ``labels`` ``(N,)``.
 
     Adam on cross-entropy, minibatches of ``batch_size`` drawn with replacement. No augmentation:
@@ -103,7 +134,9 @@ def train_classifier(images, labels, num_classes: int, num_steps: int = 300, bat
     positive("lr", lr)
     x_real, y = _check_images(images, labels, num_classes)
     device = device or default_device()
-    with torch.random.fork_rng(devices=[]):  # seed the weight init without touching the caller's RNG
+    with torch.random.fork_rng(
+        devices=[]
+    ):  # seed the weight init without touching the caller's RNG
         torch.manual_seed(seed)
         net = FeatureNet(x_real.shape[1], num_classes).to(device)
     gen = torch.Generator().manual_seed(seed)
@@ -127,7 +160,9 @@ def extract_features(net: FeatureNet, images, batch_size: int = 512) -> torch.Te
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
-    feats = torch.cat([net.features(x[i:i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)])
+    feats = torch.cat(
+        [net.features(x[i : i + batch_size].to(device)).cpu() for i in range(0, len(x), batch_size)]
+    )
     net.train(was_training)
     return feats
 
@@ -139,7 +174,12 @@ def accuracy(net: FeatureNet, images, labels, batch_size: int = 512) -> float:
     was_training = net.training
     net.eval()
     device = next(net.parameters()).device
-    pred = torch.cat([net(x[i:i + batch_size].to(device)).argmax(1).cpu() for i in range(0, len(x), batch_size)])
+    pred = torch.cat(
+        [
+            net(x[i : i + batch_size].to(device)).argmax(1).cpu()
+            for i in range(0, len(x), batch_size)
+        ]
+    )
     net.train(was_training)
     return float((pred == y).double().mean())
 
@@ -148,10 +188,15 @@ def accuracy(net: FeatureNet, images, labels, batch_size: int = 512) -> float:
 # Distances between feature sets
 # ---------------------------------------------------------------------------------------------
 
+
 def _as_features(feats, name: str, min_rows: int = 2) -> torch.Tensor:
-    f = torch.as_tensor(feats.detach().cpu() if isinstance(feats, torch.Tensor) else feats, dtype=torch.float64)
+    f = torch.as_tensor(
+        feats.detach().cpu() if isinstance(feats, torch.Tensor) else feats, dtype=torch.float64
+    )
     if f.ndim != 2 or f.shape[0] < min_rows:
-        raise ValueError(f"{name} must have shape (N, F) with N >= {min_rows}, got {tuple(f.shape)}")
+        raise ValueError(
+            f"{name} must have shape (N, F) with N >= {min_rows}, got {tuple(f.shape)}"
+        )
     if not torch.isfinite(f).all():
         raise ValueError(f"{name} contains NaN or infinite values")
     return f
@@ -178,9 +223,14 @@ def frechet_distance(feats_a, feats_b) -> float:
     """
     a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
     if a.shape[1] != b.shape[1]:
-        raise ValueError(f"feats_a and feats_b need the same feature size, got {a.shape[1]} and {b.shape[1]}")
+        raise ValueError(
+            f"feats_a and feats_b need the same feature size, got {a.shape[1]} and {b.shape[1]}"
+        )
     mu_a, mu_b = a.mean(0), b.mean(0)
-    s_a, s_b = torch.cov(a.T).reshape(a.shape[1], -1), torch.cov(b.T).reshape(b.shape[1], -1)  # (F, F)
+    s_a, s_b = (
+        torch.cov(a.T).reshape(a.shape[1], -1),
+        torch.cov(b.T).reshape(b.shape[1], -1),
+    )  # (F, F)
     w_a, v_a = _psd_eigh(s_a)
     root_a = (v_a * w_a.sqrt()) @ v_a.T  # S_a^{1/2}
     tr_sqrt = _psd_eigh(root_a @ s_b @ root_a)[0].sqrt().sum()  # Tr (S_a S_b)^{1/2}
@@ -191,7 +241,9 @@ def frechet_distance(feats_a, feats_b) -> float:
 def _kth_neighbour_distance(x: torch.Tensor, k: int) -> torch.Tensor:
     """``(N,)`` distance from each row of ``x`` to its k-th nearest other row."""
     d = torch.cdist(x, x)
-    return d.kthvalue(k + 1, dim=1).values  # the k+1-th smallest: the smallest is the point itself (0)
+    return d.kthvalue(
+        k + 1, dim=1
+    ).values  # the k+1-th smallest: the smallest is the point itself (0)
 
 
 def prdc(real_feats, fake_feats, k: int = 5) -> dict[str, float]:
@@ -213,7 +265,9 @@ def prdc(real_feats, fake_feats, k: int = 5) -> dict[str, float]:
     x = _as_features(real_feats, "real_feats", k + 1)
     y = _as_features(fake_feats, "fake_feats", k + 1)
     if x.shape[1] != y.shape[1]:
-        raise ValueError(f"real_feats and fake_feats need the same feature size, got {x.shape[1]} and {y.shape[1]}")
+        raise ValueError(
+            f"real_feats and fake_feats need the same feature size, got {x.shape[1]} and {y.shape[1]}"
+        )
     r_real = _kth_neighbour_distance(x, k)  # (N,)
     r_fake = _kth_neighbour_distance(y, k)  # (M,)
     d = torch.cdist(x, y)  # (N, M): real i to fake j
@@ -250,29 +304,47 @@ class QualityMetric:
     on one CPU core.
     """
 
-    def __init__(self, images, labels, num_classes: int, seed: int = 0, num_samples: int = 1000, k: int = 5,
-                 num_steps: int = 300, device: str | None = None, progress: bool = False):
+    def __init__(
+        self,
+        images,
+        labels,
+        num_classes: int,
+        seed: int = 0,
+        num_samples: int = 1000,
+        k: int = 5,
+        num_steps: int = 300,
+        device: str | None = None,
+        progress: bool = False,
+    ):
         positive_int("num_samples", num_samples)
         positive_int("k", k)
         x_real, y = _check_images(images, labels, num_classes)
         n = min(num_samples, len(x_real) // 2)
         if n <= k:
-            raise ValueError(f"need more than 2 * (k + 1) = {2 * (k + 1)} real images for k={k}, got {len(x_real)}")
+            raise ValueError(
+                f"need more than 2 * (k + 1) = {2 * (k + 1)} real images for k={k}, got {len(x_real)}"
+            )
         self.num_samples, self.k, self.image_shape = n, k, tuple(x_real.shape[1:])
-        self.net = train_classifier(x_real, y, num_classes, num_steps=num_steps, seed=seed, device=device,
-                                    progress=progress)
+        self.net = train_classifier(
+            x_real, y, num_classes, num_steps=num_steps, seed=seed, device=device, progress=progress
+        )
         perm = torch.randperm(len(x_real), generator=torch.Generator().manual_seed(seed))
-        self.index_a, self.index_b = perm[:n], perm[n:2 * n]  # disjoint halves of the real set
-        self.real_feats = extract_features(self.net, x_real[self.index_a])  # (n, feature_dim): reference A
+        self.index_a, self.index_b = perm[:n], perm[n : 2 * n]  # disjoint halves of the real set
+        self.real_feats = extract_features(
+            self.net, x_real[self.index_a]
+        )  # (n, feature_dim): reference A
         self.floor = self._score(extract_features(self.net, x_real[self.index_b]))
 
     @classmethod
-    def from_data(cls, data, **kwargs) -> "QualityMetric":
+    def from_data(cls, data, **kwargs) -> QualityMetric:
         """Build from anything with ``.images``, ``.labels`` and ``.num_classes`` (a ``ganlab.data.ImageData``)."""
         return cls(data.images, data.labels, data.num_classes, **kwargs)
 
     def _score(self, fake_feats: torch.Tensor) -> dict[str, float]:
-        return {"fd": frechet_distance(self.real_feats, fake_feats), **prdc(self.real_feats, fake_feats, self.k)}
+        return {
+            "fd": frechet_distance(self.real_feats, fake_feats),
+            **prdc(self.real_feats, fake_feats, self.k),
+        }
 
     def __call__(self, fake_images) -> dict[str, float]:
         """Metrics of ``fake_images`` ``(M, C, H, W)``, ``M >= num_samples``, against the real half A.
@@ -281,16 +353,22 @@ class QualityMetric:
         """
         x_fake, _ = _check_images(fake_images)
         if tuple(x_fake.shape[1:]) != self.image_shape:
-            raise ValueError(f"fake images must have shape (M, {', '.join(map(str, self.image_shape))}) like the "
-                             f"real ones, got {tuple(x_fake.shape)}")
+            raise ValueError(
+                f"fake images must have shape (M, {', '.join(map(str, self.image_shape))}) like the "
+                f"real ones, got {tuple(x_fake.shape)}"
+            )
         if len(x_fake) < self.num_samples:
-            raise ValueError(f"need at least num_samples={self.num_samples} fake images so that the numbers are "
-                             f"comparable with the floor, got {len(x_fake)}")
-        return self._score(extract_features(self.net, x_fake[:self.num_samples]))
+            raise ValueError(
+                f"need at least num_samples={self.num_samples} fake images so that the numbers are "
+                f"comparable with the floor, got {len(x_fake)}"
+            )
+        return self._score(extract_features(self.net, x_fake[: self.num_samples]))
 
     def describe(self, scores: dict[str, float]) -> str:
         """One line: each metric of ``scores`` with the real-vs-real floor beside it."""
-        return " | ".join(f"{name} {scores[name]:.3g} (real {self.floor[name]:.3g})" for name in METRICS)
+        return " | ".join(
+            f"{name} {scores[name]:.3g} (real {self.floor[name]:.3g})" for name in METRICS
+        )
 
 
 class QualityTracker:
@@ -303,10 +381,22 @@ class QualityTracker:
     lowest so far: GAN samples can get worse late in training, and the best one is kept.
     """
 
-    def __init__(self, metric: QualityMetric, every: int = 500, G_ema: nn.Module | None = None,
-                 best_path=None, seed: int = 4321):
+    def __init__(
+        self,
+        metric: QualityMetric,
+        every: int = 500,
+        G_ema: nn.Module | None = None,
+        best_path=None,
+        seed: int = 4321,
+    ):
         positive_int("every", every)
-        self.metric, self.every, self.G_ema, self.best_path, self.seed = metric, every, G_ema, best_path, seed
+        self.metric, self.every, self.G_ema, self.best_path, self.seed = (
+            metric,
+            every,
+            G_ema,
+            best_path,
+            seed,
+        )
         self.scores: list[tuple[int, dict[str, float]]] = []
         self.best: dict[str, float] | None = None
         self.best_step: int | None = None
@@ -325,15 +415,23 @@ class QualityTracker:
         if self.best is None or scores["fd"] < self.best["fd"]:
             self.best, self.best_step = scores, step
             if self.best_path is not None:
-                save_checkpoint({"format": "ganlab.generator/1", "step": step, "scores": scores,
-                                 "G": model.state_dict(), "G_hparams": getattr(model, "hparams", None),
-                                 "ema": self.G_ema is not None},
-                                self.best_path)
+                save_checkpoint(
+                    {
+                        "format": "ganlab.generator/1",
+                        "step": step,
+                        "scores": scores,
+                        "G": model.state_dict(),
+                        "G_hparams": getattr(model, "hparams", None),
+                        "ema": self.G_ema is not None,
+                    },
+                    self.best_path,
+                )
 
 
 # ---------------------------------------------------------------------------------------------
 # The standard Inception FID, when it can be had
 # ---------------------------------------------------------------------------------------------
+
 
 class MetricUnavailable(RuntimeError):
     """A metric cannot be computed here (a package or its weights are missing); the message says how to get it."""
@@ -341,7 +439,9 @@ class MetricUnavailable(RuntimeError):
 
 # torchmetrics' FID runs torch-fidelity's InceptionV3, which torch.hub caches under this name
 INCEPTION_WEIGHTS = "weights-inception-2015-12-05-6726825d.pth"
-INCEPTION_URL = f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_WEIGHTS}"
+INCEPTION_URL = (
+    f"https://github.com/toshas/torch-fidelity/releases/download/v0.2.0/{INCEPTION_WEIGHTS}"
+)
 
 
 def _online(host: str = "github.com", port: int = 443, timeout: float = 3.0) -> bool:
@@ -355,13 +455,18 @@ def _online(host: str = "github.com", port: int = 443, timeout: float = 3.0) -> 
 
 def inception_unavailable_reason() -> str | None:
     """Why :func:`inception_fid` cannot run here, or ``None`` when it can. Fails fast: at most ~3 s offline."""
-    for module, what in (("torchmetrics", "torchmetrics"), ("torch_fidelity", "torch-fidelity (its InceptionV3)")):
+    for module, what in (
+        ("torchmetrics", "torchmetrics"),
+        ("torch_fidelity", "torch-fidelity (its InceptionV3)"),
+    ):
         if importlib.util.find_spec(module) is None:
             return f"{what} is not installed; pip install 'torchmetrics[image]' to use the Inception FID"
     weights = os.path.join(torch.hub.get_dir(), "checkpoints", INCEPTION_WEIGHTS)
     if not os.path.exists(weights) and not _online():
-        return (f"the Inception weights are not cached at {weights} and github.com cannot be reached; "
-                f"run once online, or download {INCEPTION_URL} to that path")
+        return (
+            f"the Inception weights are not cached at {weights} and github.com cannot be reached; "
+            f"run once online, or download {INCEPTION_URL} to that path"
+        )
     return None
 
 
@@ -371,7 +476,9 @@ def _to_unit_rgb(x: torch.Tensor) -> torch.Tensor:
     return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
 
-def inception_fid(real_images, fake_images, device: str | None = None, batch_size: int = 100) -> float:
+def inception_fid(
+    real_images, fake_images, device: str | None = None, batch_size: int = 100
+) -> float:
     """The standard FID (Inception-v3 pool features, 2048-d) between image sets ``(N, C, H, W)`` in ``[-1, 1]``.
 
     Uses ``torchmetrics.image.fid.FrechetInceptionDistance``; images are upsampled to 299x299
@@ -388,10 +495,12 @@ def inception_fid(real_images, fake_images, device: str | None = None, batch_siz
     x_real, _ = _check_images(real_images)
     x_fake, _ = _check_images(fake_images)
     if x_real.shape[1] not in (1, 3) or x_fake.shape[1] not in (1, 3):
-        raise ValueError(f"the Inception FID needs 1 or 3 channels, got {x_real.shape[1]} and {x_fake.shape[1]}")
+        raise ValueError(
+            f"the Inception FID needs 1 or 3 channels, got {x_real.shape[1]} and {x_fake.shape[1]}"
+        )
     device = device or default_device()
     fid = FrechetInceptionDistance(feature=2048, normalize=True).to(device)
     for x, real in ((x_real, True), (x_fake, False)):
         for i in range(0, len(x), batch_size):
-            fid.update(_to_unit_rgb(x[i:i + batch_size]).to(device), real=real)
+            fid.update(_to_unit_rgb(x[i : i + batch_size]).to(device), real=real)
     return float(fid.compute())

@@ -21,8 +21,8 @@ interpolates (each interpolate is asked about its real end's class).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable
 
 import torch
 from torch import nn
@@ -32,13 +32,17 @@ from .losses import GANLoss
 
 Critic = Callable[[torch.Tensor], torch.Tensor]  # an nn.Module D, or D bound to a batch's labels
 # fn(D_real, D_fake, x_real, x_fake, generator) -> scalar tensor to add to D's loss
-Regularizer = Callable[[Critic, Critic, torch.Tensor, torch.Tensor, "torch.Generator | None"], torch.Tensor]
+Regularizer = Callable[
+    [Critic, Critic, torch.Tensor, torch.Tensor, "torch.Generator | None"], torch.Tensor
+]
 
 
 def _check_batch(name: str, x) -> None:
     if not isinstance(x, torch.Tensor) or not x.is_floating_point() or x.ndim < 2 or len(x) == 0:
-        raise ValueError(f"{name} must be a non-empty floating-point batch of shape (N, d) or (N, C, H, W), "
-                         f"got {x!r:.80}")
+        raise ValueError(
+            f"{name} must be a non-empty floating-point batch of shape (N, d) or (N, C, H, W), "
+            f"got {x!r:.80}"
+        )
 
 
 def input_gradient(D: Critic, x: torch.Tensor) -> torch.Tensor:
@@ -50,14 +54,21 @@ def input_gradient(D: Critic, x: torch.Tensor) -> torch.Tensor:
     x = x.detach().requires_grad_(True)
     out = D(x).float()
     if out.shape != (len(x),):
-        raise ValueError(f"D must return shape ({len(x)},) for a batch of {len(x)}, got {tuple(out.shape)}")
+        raise ValueError(
+            f"D must return shape ({len(x)},) for a batch of {len(x)}, got {tuple(out.shape)}"
+        )
     # Samples are independent, so the gradient of the sum holds each sample's own gradient.
     (grad,) = torch.autograd.grad(out.sum(), x, create_graph=True)
     return grad
 
 
-def gradient_penalty(D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
-                     generator: torch.Generator | None = None, target: float = 1.0) -> torch.Tensor:
+def gradient_penalty(
+    D: Critic,
+    x_real: torch.Tensor,
+    x_fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+    target: float = 1.0,
+) -> torch.Tensor:
     """WGAN-GP: ``E[(‖∇_x̂ D(x̂)‖₂ − target)²]`` at ``x̂ = ε·x_real + (1 − ε)·x_fake``, ``ε ~ U[0, 1]``.
 
     One ``ε`` per sample, drawn from ``generator`` (on the batch's device) when given, so a
@@ -67,8 +78,10 @@ def gradient_penalty(D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
     _check_batch("x_real", x_real)
     _check_batch("x_fake", x_fake)
     if x_real.shape != x_fake.shape:
-        raise ValueError(f"x_real and x_fake must have the same shape, got {tuple(x_real.shape)} "
-                         f"and {tuple(x_fake.shape)}")
+        raise ValueError(
+            f"x_real and x_fake must have the same shape, got {tuple(x_real.shape)} "
+            f"and {tuple(x_fake.shape)}"
+        )
     positive("target", target)
     shape = (len(x_real),) + (1,) * (x_real.ndim - 1)  # (N, 1) or (N, 1, 1, 1): one ε per sample
     eps = torch.rand(shape, generator=generator, device=x_real.device, dtype=x_real.dtype)
@@ -109,8 +122,15 @@ class Penalty:
     name: str
     fn: Regularizer
 
-    def __call__(self, D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
-                 generator: torch.Generator | None = None, *, D_fake: Critic | None = None) -> torch.Tensor:
+    def __call__(
+        self,
+        D: Critic,
+        x_real: torch.Tensor,
+        x_fake: torch.Tensor,
+        generator: torch.Generator | None = None,
+        *,
+        D_fake: Critic | None = None,
+    ) -> torch.Tensor:
         return self.fn(D, D if D_fake is None else D_fake, x_real, x_fake, generator)
 
 
@@ -122,24 +142,50 @@ def regularizers_for(loss: GANLoss, r1: float = 0.0, r2: float = 0.0) -> list[Pe
     so most losses get an empty list. Weight clipping is not a penalty: see ``loss.clip``.
     """
     for name, value in (("r1", r1), ("r2", r2)):
-        if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0 or value == float("inf"):
+        if (
+            isinstance(value, bool)
+            or not isinstance(value, (int, float))
+            or not value >= 0
+            or value == float("inf")
+        ):
             raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
     penalties = []
     if loss.gradient_penalty > 0:
         lam = loss.gradient_penalty
-        penalties.append(Penalty(f"{lam:g}*gradient_penalty", lambda D_real, D_fake, x_real, x_fake, gen:
-                                 lam * gradient_penalty(D_real, x_real, x_fake, gen)))
+        penalties.append(
+            Penalty(
+                f"{lam:g}*gradient_penalty",
+                lambda D_real, D_fake, x_real, x_fake, gen: (
+                    lam * gradient_penalty(D_real, x_real, x_fake, gen)
+                ),
+            )
+        )
     if r1 > 0:
-        penalties.append(Penalty(f"{r1:g}/2*r1", lambda D_real, D_fake, x_real, x_fake, gen:
-                                 r1 / 2 * r1_penalty(D_real, x_real)))
+        penalties.append(
+            Penalty(
+                f"{r1:g}/2*r1",
+                lambda D_real, D_fake, x_real, x_fake, gen: r1 / 2 * r1_penalty(D_real, x_real),
+            )
+        )
     if r2 > 0:
-        penalties.append(Penalty(f"{r2:g}/2*r2", lambda D_real, D_fake, x_real, x_fake, gen:
-                                 r2 / 2 * r2_penalty(D_fake, x_fake)))
+        penalties.append(
+            Penalty(
+                f"{r2:g}/2*r2",
+                lambda D_real, D_fake, x_real, x_fake, gen: r2 / 2 * r2_penalty(D_fake, x_fake),
+            )
+        )
     return penalties
 
 
-def total_penalty(penalties: list[Penalty], D: Critic, x_real: torch.Tensor, x_fake: torch.Tensor,
-                  generator: torch.Generator | None = None, *, D_fake: Critic | None = None) -> torch.Tensor:
+def total_penalty(
+    penalties: list[Penalty],
+    D: Critic,
+    x_real: torch.Tensor,
+    x_fake: torch.Tensor,
+    generator: torch.Generator | None = None,
+    *,
+    D_fake: Critic | None = None,
+) -> torch.Tensor:
     """The sum of ``penalties`` on one batch: a scalar tensor (0 on ``x_real``'s device for none).
 
     ``D`` scores the real batch (and the interpolates), ``D_fake`` the fake one (default: ``D``).

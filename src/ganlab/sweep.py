@@ -42,8 +42,8 @@ import copy
 import itertools
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Callable, Sequence
 
 import numpy as np
 import torch
@@ -58,11 +58,25 @@ from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, toy_gan
 from .training import History, TrainConfig
 
-_TRACES = ("loss_d", "loss_g", "d_real", "d_fake")  # the per-step fields of a History, in train()'s order
+_TRACES = (
+    "loss_d",
+    "loss_g",
+    "d_real",
+    "d_fake",
+)  # the per-step fields of a History, in train()'s order
 # TrainConfig options for single runs that a sweep does not implement, with the value it needs.
 # (fused_adam is ignored: a sweep uses BatchedAdam, which only rounds differently from a fused Adam.)
-_SINGLE_RUN_ONLY = {"bf16": False, "channels_last": False, "compile": False, "cuda_graph": False, "reuse_fake": False,
-                    "checkpoint_path": None, "sync_batchnorm": False, "r1": 0.0, "r2": 0.0}
+_SINGLE_RUN_ONLY = {
+    "bf16": False,
+    "channels_last": False,
+    "compile": False,
+    "cuda_graph": False,
+    "reuse_fake": False,
+    "checkpoint_path": None,
+    "sync_batchnorm": False,
+    "r1": 0.0,
+    "r2": 0.0,
+}
 
 
 class StackedMLP:
@@ -76,8 +90,10 @@ class StackedMLP:
     def __init__(self, modules: Sequence[nn.Module], device: torch.device):
         nets = [m.net for m in modules]
         if len({str(net) for net in nets}) != 1:
-            raise ValueError("every member's network must have the same architecture; got "
-                             + " and ".join(sorted({str(net) for net in nets})[:2]))
+            raise ValueError(
+                "every member's network must have the same architecture; got "
+                + " and ".join(sorted({str(net) for net in nets})[:2])
+            )
         self.weights: list[torch.Tensor] = []
         self.biases: list[torch.Tensor] = []
         self.activations: list[nn.Module | None] = []  # applied after layer j, elementwise
@@ -89,8 +105,10 @@ class StackedMLP:
             elif not list(layer.parameters()) and self.activations and self.activations[-1] is None:
                 self.activations[-1] = copy.deepcopy(layer)  # ReLU / LeakyReLU act on any shape
             else:
-                raise ValueError(f"cannot stack layer {layer!r}: expected Linear layers, each followed by "
-                                 "at most one parameter-free activation")
+                raise ValueError(
+                    f"cannot stack layer {layer!r}: expected Linear layers, each followed by "
+                    "at most one parameter-free activation"
+                )
 
     @staticmethod
     def _stack(tensors, device) -> torch.Tensor:
@@ -131,12 +149,25 @@ class BatchedAdam:
     Adam's (tested).
     """
 
-    def __init__(self, params: Sequence[torch.Tensor], lr: Sequence[float], betas=(0.9, 0.999), eps: float = 1e-8):
-        self.params, self.lr, self.betas, self.eps = list(params), [float(v) for v in lr], betas, eps
+    def __init__(
+        self,
+        params: Sequence[torch.Tensor],
+        lr: Sequence[float],
+        betas=(0.9, 0.999),
+        eps: float = 1e-8,
+    ):
+        self.params, self.lr, self.betas, self.eps = (
+            list(params),
+            [float(v) for v in lr],
+            betas,
+            eps,
+        )
         n = self.params[0].shape[0]
         if any(p.ndim != 3 or p.shape[0] != n for p in self.params):
-            raise ValueError(f"parameters must be stacked as (N, a, b) with one N, got "
-                             f"{[tuple(p.shape) for p in self.params]}")
+            raise ValueError(
+                f"parameters must be stacked as (N, a, b) with one N, got "
+                f"{[tuple(p.shape) for p in self.params]}"
+            )
         if len(self.lr) != n:
             raise ValueError(f"got {len(self.lr)} step sizes for {n} members")
         self.steps = np.zeros(n, dtype=np.int64)  # updates taken by each member
@@ -145,7 +176,11 @@ class BatchedAdam:
 
     def _per_member(self, values) -> torch.Tensor:
         """Doubles, one per member, rounded to float32 as ``(N, 1, 1)``: it broadcasts over every parameter."""
-        return torch.tensor(values, dtype=torch.float64).to(self.params[0].device, torch.float32).view(-1, 1, 1)
+        return (
+            torch.tensor(values, dtype=torch.float64)
+            .to(self.params[0].device, torch.float32)
+            .view(-1, 1, 1)
+        )
 
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor], active: np.ndarray | None = None) -> None:
@@ -153,11 +188,16 @@ class BatchedAdam:
         self.steps += 1 if active is None else active
         beta1, beta2 = self.betas
         # m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ): torch folds the first into the step size lr / (1 − β1ᵗ).
-        neg_step = self._per_member([-lr / (1 - beta1 ** float(t)) if t else 0.0
-                                     for lr, t in zip(self.lr, self.steps)])
-        bc2_sqrt = self._per_member([(1 - beta2 ** float(t)) ** 0.5 if t else 1.0 for t in self.steps])
+        neg_step = self._per_member(
+            [-lr / (1 - beta1 ** float(t)) if t else 0.0 for lr, t in zip(self.lr, self.steps)]
+        )
+        bc2_sqrt = self._per_member(
+            [(1 - beta2 ** float(t)) ** 0.5 if t else 1.0 for t in self.steps]
+        )
         params, m, v = self.params, self.exp_avg, self.exp_avg_sq
-        if active is not None:  # compute every member's update on copies, then keep the active ones'
+        if (
+            active is not None
+        ):  # compute every member's update on copies, then keep the active ones'
             params, m, v = ([t.clone() for t in ts] for ts in (params, m, v))
         # One call per operation over all the tensors (torch._foreach_*) rather than one per tensor.
         torch._foreach_lerp_(m, grads, 1 - beta1)
@@ -185,7 +225,9 @@ class SweepResult:
     """What :func:`run` returns: per member (index ``i``), its settings, History and final coverage."""
 
     histories: list[History]  # as train() fills them: one entry per step until a member diverges
-    coverage: list[ModeCoverage]  # of coverage_n samples after training; nothing captured if diverged
+    coverage: list[
+        ModeCoverage
+    ]  # of coverage_n samples after training; nothing captured if diverged
     seeds: tuple[int, ...]
     lr_g: tuple[float, ...]
     lr_d: tuple[float, ...]
@@ -207,7 +249,11 @@ class SweepResult:
     @property
     def steps_per_second(self) -> float:
         """GAN steps per second summed over members: ``N · num_steps / wall_time``."""
-        return sum(len(h.step) for h in self.histories) / self.wall_time if self.wall_time > 0 else float("nan")
+        return (
+            sum(len(h.step) for h in self.histories) / self.wall_time
+            if self.wall_time > 0
+            else float("nan")
+        )
 
     def member(self, i: int) -> tuple[nn.Module, nn.Module]:
         """Member ``i``'s trained ``(G, D)`` as ordinary modules, e.g. for ``ganlab.generate`` or plots."""
@@ -222,10 +268,21 @@ class SweepResult:
 
     def members(self) -> list[dict]:
         """One row per member: its settings and final measurements."""
-        return [dict(seed=s, lr_g=a, lr_d=b, k_disc=k, modes=c.modes_captured, high_quality=c.high_quality,
-                     reverse_kl=c.reverse_kl, diverged=d)
-                for s, a, b, k, c, d in zip(self.seeds, self.lr_g, self.lr_d, self.k_disc, self.coverage,
-                                            self.diverged)]
+        return [
+            dict(
+                seed=s,
+                lr_g=a,
+                lr_d=b,
+                k_disc=k,
+                modes=c.modes_captured,
+                high_quality=c.high_quality,
+                reverse_kl=c.reverse_kl,
+                diverged=d,
+            )
+            for s, a, b, k, c, d in zip(
+                self.seeds, self.lr_g, self.lr_d, self.k_disc, self.coverage, self.diverged
+            )
+        ]
 
     def summary(self) -> list[dict]:
         """One row per distinct ``(lr_g, lr_d, k_disc)``, statistics over its members (seeds).
@@ -241,26 +298,60 @@ class SweepResult:
         for (lr_g, lr_d, k_disc), rows in groups.items():
             modes = np.array([r["modes"] for r in rows])
             q1, median, q3 = np.percentile(modes, [25, 50, 75])
-            out.append(dict(lr_g=lr_g, lr_d=lr_d, k_disc=k_disc, members=len(rows), modes_median=float(median),
-                            modes_q1=float(q1), modes_q3=float(q3), modes_min=int(modes.min()),
-                            modes_max=int(modes.max()),
-                            share_all_modes=float(np.mean(modes == self.mixture.n_modes)),
-                            share_diverged=float(np.mean([r["diverged"] is not None for r in rows])),
-                            high_quality_median=float(np.median([r["high_quality"] for r in rows]))))
+            out.append(
+                dict(
+                    lr_g=lr_g,
+                    lr_d=lr_d,
+                    k_disc=k_disc,
+                    members=len(rows),
+                    modes_median=float(median),
+                    modes_q1=float(q1),
+                    modes_q3=float(q3),
+                    modes_min=int(modes.min()),
+                    modes_max=int(modes.max()),
+                    share_all_modes=float(np.mean(modes == self.mixture.n_modes)),
+                    share_diverged=float(np.mean([r["diverged"] is not None for r in rows])),
+                    high_quality_median=float(np.median([r["high_quality"] for r in rows])),
+                )
+            )
         return out
 
     def table(self) -> str:
         """:meth:`summary` as aligned text, one line per setting."""
-        header = ["lr_g", "lr_d", "k_disc", "seeds", "modes: median [IQR]", "min-max", "all modes",
-                  "diverged", "high quality"]
-        body = [[f"{r['lr_g']:g}", f"{r['lr_d']:g}", str(r["k_disc"]), str(r["members"]),
-                 f"{r['modes_median']:g} [{r['modes_q1']:g}, {r['modes_q3']:g}]",
-                 f"{r['modes_min']}-{r['modes_max']}", f"{r['share_all_modes']:.0%}",
-                 f"{r['share_diverged']:.0%}", f"{r['high_quality_median']:.0%}"] for r in self.summary()]
+        header = [
+            "lr_g",
+            "lr_d",
+            "k_disc",
+            "seeds",
+            "modes: median [IQR]",
+            "min-max",
+            "all modes",
+            "diverged",
+            "high quality",
+        ]
+        body = [
+            [
+                f"{r['lr_g']:g}",
+                f"{r['lr_d']:g}",
+                str(r["k_disc"]),
+                str(r["members"]),
+                f"{r['modes_median']:g} [{r['modes_q1']:g}, {r['modes_q3']:g}]",
+                f"{r['modes_min']}-{r['modes_max']}",
+                f"{r['share_all_modes']:.0%}",
+                f"{r['share_diverged']:.0%}",
+                f"{r['high_quality_median']:.0%}",
+            ]
+            for r in self.summary()
+        ]
         widths = [max(len(line[i]) for line in [header, *body]) for i in range(len(header))]
-        lines = ["  ".join(text.ljust(w) for text, w in zip(line, widths)).rstrip() for line in [header, *body]]
-        note = (f"{self.mixture.n_modes}-mode mixture; modes captured at the end, over seeds; high quality = "
-                "median share of samples within 3 std of their nearest mode")
+        lines = [
+            "  ".join(text.ljust(w) for text, w in zip(line, widths)).rstrip()
+            for line in [header, *body]
+        ]
+        note = (
+            f"{self.mixture.n_modes}-mode mixture; modes captured at the end, over seeds; high quality = "
+            "median share of samples within 3 std of their nearest mode"
+        )
         return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], note])
 
     __str__ = table
@@ -271,8 +362,11 @@ def cross(seeds: Sequence[int], lr_g=None, lr_d=None, k_disc=None) -> dict:
 
     ``run(mix, **cross(range(8), lr_d=[1e-4, 1e-3]))`` trains 16 members: seeds 0-7 with each lr_d.
     """
-    axes = {name: list(values) for name, values in (("lr_g", lr_g), ("lr_d", lr_d), ("k_disc", k_disc))
-            if values is not None}
+    axes = {
+        name: list(values)
+        for name, values in (("lr_g", lr_g), ("lr_d", lr_d), ("k_disc", k_disc))
+        if values is not None
+    }
     seeds = list(seeds)
     for name, values in [("seeds", seeds), *axes.items()]:
         if not values:
@@ -290,7 +384,9 @@ def _per_member(name: str, values, default, n: int, check) -> tuple:
         return (default,) * n
     values = tuple(values)
     if len(values) != n:
-        raise ValueError(f"{name} has {len(values)} values for {n} seeds; give one per seed (or None)")
+        raise ValueError(
+            f"{name} has {len(values)} values for {n} seeds; give one per seed (or None)"
+        )
     for v in values:
         check(name, v)
     return values
@@ -298,7 +394,12 @@ def _per_member(name: str, values, default, n: int, check) -> tuple:
 
 def _step_size(name: str, value) -> None:
     """A member's step size may be 0 (a control run where that player never moves), never negative."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value) or value < 0:
+    if (
+        isinstance(value, bool)
+        or not isinstance(value, (int, float))
+        or not math.isfinite(value)
+        or value < 0
+    ):
         raise ValueError(f"every {name} must be a finite number >= 0, got {value!r}")
 
 
@@ -306,16 +407,24 @@ def _build(models, seeds, mixture):
     pairs = [models(s) for s in seeds]
     for G, D in pairs:
         if not (isinstance(G, MLPGenerator) and isinstance(D, MLPDiscriminator)):
-            raise ValueError(f"models(seed) must return (MLPGenerator, MLPDiscriminator), got "
-                             f"({type(G).__name__}, {type(D).__name__})")
-        options = sorted({"num_classes", "spectral_norm"} & ({k for k, v in G.hparams.items() if v} |
-                                                             {k for k, v in D.hparams.items() if v}))
+            raise ValueError(
+                f"models(seed) must return (MLPGenerator, MLPDiscriminator), got "
+                f"({type(G).__name__}, {type(D).__name__})"
+            )
+        options = sorted(
+            {"num_classes", "spectral_norm"}
+            & ({k for k, v in G.hparams.items() if v} | {k for k, v in D.hparams.items() if v})
+        )
         if options:  # the stacked MLPs have no label embedding and no weight normalisation
-            raise ValueError(f"sweep trains plain MLPs only; these models use {', '.join(options)}: "
-                             "train them one by one with ganlab.train")
+            raise ValueError(
+                f"sweep trains plain MLPs only; these models use {', '.join(options)}: "
+                "train them one by one with ganlab.train"
+            )
         if G.out_dim != mixture.dim or D.in_dim != mixture.dim:
-            raise ValueError(f"models must match the mixture's dimension {mixture.dim}, got G.out_dim={G.out_dim}, "
-                             f"D.in_dim={D.in_dim}")
+            raise ValueError(
+                f"models must match the mixture's dimension {mixture.dim}, got G.out_dim={G.out_dim}, "
+                f"D.in_dim={D.in_dim}"
+            )
     if len({G.latent_dim for G, _ in pairs}) != 1:
         raise ValueError("every member's generator must have the same latent_dim")
     return pairs
@@ -364,12 +473,16 @@ def run(
         raise ValueError(f"mixture must be a ganlab GaussianMixture, got {type(mixture).__name__}")
     for name, needed in _SINGLE_RUN_ONLY.items():
         if getattr(cfg, name, needed) != needed:
-            raise ValueError(f"sweep.run does not support cfg.{name}={getattr(cfg, name)!r}; leave it at "
-                             f"{needed!r} (train() supports it for single runs)")
+            raise ValueError(
+                f"sweep.run does not support cfg.{name}={getattr(cfg, name)!r}; leave it at "
+                f"{needed!r} (train() supports it for single runs)"
+            )
     loss = get_loss(cfg.loss)
     if loss.clip is not None or loss.gradient_penalty:
-        raise ValueError(f"sweep.run does not implement {cfg.loss}'s weight clipping or gradient penalty; "
-                         "train() does, for single runs")
+        raise ValueError(
+            f"sweep.run does not implement {cfg.loss}'s weight clipping or gradient penalty; "
+            "train() does, for single runs"
+        )
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("seeds is empty: give at least one seed")
@@ -387,7 +500,9 @@ def run(
         if models is not None:
             raise ValueError("give models or start, not both")
         if len(start) != n:
-            raise ValueError(f"start has {len(start)} members, but {n} seeds were given: one per member")
+            raise ValueError(
+                f"start has {len(start)} members, but {n} seeds were given: one per member"
+            )
         members = iter(range(n))
 
         def models(_seed):  # _build asks for the members in order
@@ -408,35 +523,56 @@ def run(
     del pairs
 
     loss = get_loss(cfg.loss)
-    loss_d_fn, loss_g_fn = vmap(loss.discriminator), vmap(loss.generator)  # (N, B) logits -> (N,) batch means
+    loss_d_fn, loss_g_fn = (
+        vmap(loss.discriminator),
+        vmap(loss.generator),
+    )  # (N, B) logits -> (N,) batch means
     opt_g = BatchedAdam(G.parameters(), lr_g, cfg.betas)
     opt_d = BatchedAdam(D.parameters(), lr_d, cfg.betas)
     gens = [torch.Generator(device).manual_seed(s) for s in seeds]
-    histories = [History(config={**asdict(cfg), "seed": s, "lr_g": a, "lr_d": b, "k_disc": k})
-                 for s, a, b, k in zip(seeds, lr_g, lr_d, k_disc)]
+    histories = [
+        History(config={**asdict(cfg), "seed": s, "lr_g": a, "lr_d": b, "k_disc": k})
+        for s, a, b, k in zip(seeds, lr_g, lr_d, k_disc)
+    ]
     k_disc_arr, live = np.array(k_disc), np.ones(n, dtype=bool)  # live: not (yet) diverged
     diverged: list[int | None] = [None] * n
     buffer = torch.empty(cfg.log_every, len(_TRACES), n, device=device)  # traces between flushes
 
     filled, start = 0, time.perf_counter()
-    bar = tqdm(range(1, cfg.num_steps + 1), desc=f"sweep of {n} ({cfg.loss})", disable=not cfg.progress)
+    bar = tqdm(
+        range(1, cfg.num_steps + 1), desc=f"sweep of {n} ({cfg.loss})", disable=not cfg.progress
+    )
     for step in bar:
         # Discriminator: k_disc[i] steps for member i; members with fewer sit out the later rounds.
         for k in range(int(k_disc_arr.max())):
             active = live & (k_disc_arr > k)
-            z = _noise_members(cfg.batch_fake, latent_dim, gens, active)  # (N, batch_fake, latent_dim)
+            z = _noise_members(
+                cfg.batch_fake, latent_dim, gens, active
+            )  # (N, batch_fake, latent_dim)
             x_real = _sample_members(mixture, cfg.batch_real, gens, active)  # (N, batch_real, dim)
             with torch.no_grad():
                 x_fake = G(z)  # (N, batch_fake, dim)
-            logits = D(torch.cat([x_real, x_fake], dim=1)).squeeze(2)  # (N, batch_real + batch_fake)
-            logits_real, logits_fake = logits[:, :cfg.batch_real], logits[:, cfg.batch_real:]
+            logits = D(torch.cat([x_real, x_fake], dim=1)).squeeze(
+                2
+            )  # (N, batch_real + batch_fake)
+            logits_real, logits_fake = logits[:, : cfg.batch_real], logits[:, cfg.batch_real :]
             loss_d = loss_d_fn(logits_real, logits_fake)  # (N,)
-            opt_d.step(torch.autograd.grad(loss_d.sum(), D.parameters()), None if active.all() else active)
+            opt_d.step(
+                torch.autograd.grad(loss_d.sum(), D.parameters()), None if active.all() else active
+            )
             with torch.no_grad():
-                trace_d = torch.stack([loss_d, torch.sigmoid(logits_real).mean(1), torch.sigmoid(logits_fake).mean(1)])
-                last_d = trace_d if k == 0 else torch.where(torch.as_tensor(active, device=device), trace_d, last_d)
+                trace_d = torch.stack(
+                    [loss_d, torch.sigmoid(logits_real).mean(1), torch.sigmoid(logits_fake).mean(1)]
+                )
+                last_d = (
+                    trace_d
+                    if k == 0
+                    else torch.where(torch.as_tensor(active, device=device), trace_d, last_d)
+                )
         # Generator: gradients flow through D into G; only G's are computed (D's would be discarded).
-        loss_g = loss_g_fn(D(G(_noise_members(cfg.batch_g, latent_dim, gens, live))).squeeze(2))  # (N,)
+        loss_g = loss_g_fn(
+            D(G(_noise_members(cfg.batch_g, latent_dim, gens, live))).squeeze(2)
+        )  # (N,)
         opt_g.step(torch.autograd.grad(loss_g.sum(), G.parameters()), None if live.all() else live)
 
         with torch.no_grad():
@@ -447,26 +583,48 @@ def run(
             filled = 0
             bar.set_postfix(diverged=int((~live).sum()), refresh=False)
         if track_every is not None and step % track_every == 0:
-            for i, cov in enumerate(_coverage(G, latent_dim, mixture, coverage_n, coverage_seed, device)):
+            for i, cov in enumerate(
+                _coverage(G, latent_dim, mixture, coverage_n, coverage_seed, device)
+            ):
                 if live[i] and cov is not None:
                     for name in ("modes_captured", "high_quality", "reverse_kl"):
-                        histories[i].log_metric("modes" if name == "modes_captured" else name, step,
-                                                getattr(cov, name))
+                        histories[i].log_metric(
+                            "modes" if name == "modes_captured" else name, step, getattr(cov, name)
+                        )
     wall_time = time.perf_counter() - start
     for h in histories:
         h.wall_time = wall_time
     final = _coverage(G, latent_dim, mixture, coverage_n, coverage_seed, device)
-    coverage = [cov if cov is not None and d is None else _nothing_captured(mixture) for cov, d in zip(final, diverged)]
-    return SweepResult(histories, coverage, seeds, lr_g, lr_d, k_disc, tuple(diverged), mixture, wall_time, G, D,
-                       templates)
+    coverage = [
+        cov if cov is not None and d is None else _nothing_captured(mixture)
+        for cov, d in zip(final, diverged)
+    ]
+    return SweepResult(
+        histories,
+        coverage,
+        seeds,
+        lr_g,
+        lr_d,
+        k_disc,
+        tuple(diverged),
+        mixture,
+        wall_time,
+        G,
+        D,
+        templates,
+    )
 
 
 def _noise_members(rows: int, latent_dim: int, gens, active: np.ndarray) -> torch.Tensor:
     """``(N, rows, latent_dim)``: each active member's noise from its own generator, zeros for the others."""
     device = gens[0].device
     blank = None if active.all() else torch.zeros(rows, latent_dim, device=device)
-    return torch.stack([torch.randn(rows, latent_dim, generator=gen, device=device) if on else blank
-                        for gen, on in zip(gens, active)])
+    return torch.stack(
+        [
+            torch.randn(rows, latent_dim, generator=gen, device=device) if on else blank
+            for gen, on in zip(gens, active)
+        ]
+    )
 
 
 def _sample_members(mixture: GaussianMixture, rows: int, gens, active: np.ndarray) -> torch.Tensor:
@@ -478,12 +636,16 @@ def _sample_members(mixture: GaussianMixture, rows: int, gens, active: np.ndarra
     ``active[i]`` false draws nothing; its rows are placeholders.
     """
     device = gens[0].device
-    weights, centers, stds = (t.to(device, torch.float32) for t in (mixture.weights, mixture.centers, mixture.stds))
+    weights, centers, stds = (
+        t.to(device, torch.float32) for t in (mixture.weights, mixture.centers, mixture.stds)
+    )
     idx, noise = [], []
     for gen, on in zip(gens, active):
         if on:
             idx.append(torch.multinomial(weights, rows, replacement=True, generator=gen))  # (rows,)
-            noise.append(torch.randn(rows, mixture.dim, generator=gen, device=device))  # (rows, dim)
+            noise.append(
+                torch.randn(rows, mixture.dim, generator=gen, device=device)
+            )  # (rows, dim)
         else:
             idx.append(torch.zeros(rows, dtype=torch.long, device=device))
             noise.append(torch.zeros(rows, mixture.dim, device=device))
@@ -491,7 +653,9 @@ def _sample_members(mixture: GaussianMixture, rows: int, gens, active: np.ndarra
     return centers[idx] + stds[idx, None] * torch.stack(noise)  # as in GaussianMixture.sample
 
 
-def _flush(histories, buffer: torch.Tensor, first_step: int, live: np.ndarray, diverged: list) -> None:
+def _flush(
+    histories, buffer: torch.Tensor, first_step: int, live: np.ndarray, diverged: list
+) -> None:
     """Move buffered traces ``(rows, 4, N)`` to the Histories; mark members whose traces stopped being finite."""
     rows = buffer.cpu().numpy()
     for i, history in enumerate(histories):
@@ -499,20 +663,27 @@ def _flush(histories, buffer: torch.Tensor, first_step: int, live: np.ndarray, d
             continue
         values = rows[:, :, i]  # (rows, 4)
         finite = np.isfinite(values).all(axis=1)
-        ok = len(finite) if finite.all() else int(np.argmin(finite))  # rows before the first non-finite one
+        ok = (
+            len(finite) if finite.all() else int(np.argmin(finite))
+        )  # rows before the first non-finite one
         history.step.extend(range(first_step, first_step + ok))
         for j, name in enumerate(_TRACES):
             getattr(history, name).extend(values[:ok, j].tolist())
         if ok < len(finite):
             live[i], diverged[i] = False, first_step + ok
-            for name, logged in history.metrics.items():  # coverage logged after divergence means nothing
+            for (
+                name,
+                logged,
+            ) in history.metrics.items():  # coverage logged after divergence means nothing
                 history.metrics[name] = [(s, v) for s, v in logged if s < diverged[i]]
 
 
 @torch.no_grad()
 def _coverage(G: StackedMLP, latent_dim, mixture, n, seed, device) -> list[ModeCoverage | None]:
     """Each member's ``mode_coverage`` on the same ``n`` noise vectors (None where samples are not finite)."""
-    z = torch.randn(n, latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device)
+    z = torch.randn(
+        n, latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device
+    )
     x_fake = G(z.expand(G.size, n, latent_dim))  # (N, n, dim)
     finite = torch.isfinite(x_fake).flatten(1).all(1).tolist()
     return [mode_coverage(x, mixture) if ok else None for x, ok in zip(x_fake, finite)]

@@ -69,14 +69,18 @@ def _domain(densities, bounds):
     mixtures = [p for p in densities if hasattr(p, "bounds")]
     if bounds is None:
         if len(mixtures) < len(densities):
-            raise ValueError("pass bounds=(low, high) (1D) or ((x0, x1), (y0, y1)) (2D) for plain callables")
+            raise ValueError(
+                "pass bounds=(low, high) (1D) or ((x0, x1), (y0, y1)) (2D) for plain callables"
+            )
         per_dim = list(zip(*[m.bounds() for m in mixtures]))
         bounds = [(min(lo for lo, _ in d), max(hi for _, hi in d)) for d in per_dim]
     bounds = np.asarray(bounds, dtype=np.float64).reshape(-1, 2)
     if not (bounds[:, 1] > bounds[:, 0]).all():
         raise ValueError(f"bounds must have low < high, got {bounds.tolist()}")
     stds = [float(m.stds.min()) for m in mixtures]
-    points = np.concatenate([m.centers.numpy().ravel() for m in mixtures]) if mixtures else np.array([])
+    points = (
+        np.concatenate([m.centers.numpy().ravel() for m in mixtures]) if mixtures else np.array([])
+    )
     return bounds, points, (min(stds) if stds else None)
 
 
@@ -87,8 +91,15 @@ def integrate_density(f, densities, bounds=None, grid_points: int | None = None)
     if dim == 1:
         lo, hi = box[0]
         pts = np.sort(points[(points > lo) & (points < hi)])
-        value, _ = integrate.quad(lambda t: float(f(np.array([t]))[0]), lo, hi, points=pts if len(pts) else None,
-                                  limit=500, epsabs=1e-11, epsrel=1e-11)
+        value, _ = integrate.quad(
+            lambda t: float(f(np.array([t]))[0]),
+            lo,
+            hi,
+            points=pts if len(pts) else None,
+            limit=500,
+            epsabs=1e-11,
+            epsrel=1e-11,
+        )
         return float(value)
     if dim == 2:
         if grid_points is None:  # about 6 points per narrowest std, capped for memory
@@ -125,7 +136,9 @@ def value(p_data, p_g, D, bounds=None) -> float:
 
 def kl(p, q, bounds=None) -> float:
     """``KL(p‖q) = ∫ p log(p/q)`` in nats (``inf`` where q vanishes on p's support)."""
-    return integrate_density(lambda x: _xlog_ratio(_log_density(p, x), _log_density(q, x)), [p, q], bounds)
+    return integrate_density(
+        lambda x: _xlog_ratio(_log_density(p, x), _log_density(q, x)), [p, q], bounds
+    )
 
 
 def jsd(p, q, bounds=None) -> float:

@@ -12,9 +12,9 @@ from __future__ import annotations
 import contextlib
 import math
 import time
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Callable, Sequence
 
 import torch
 from torch import nn
@@ -23,9 +23,9 @@ from tqdm.auto import tqdm
 from . import cudagraph, distributed
 from ._checks import choice, positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .regularizers import clip_weights_, regularizers_for, total_penalty
 from .losses import LOSSES, get_loss
 from .profiles import default_device
+from .regularizers import clip_weights_, regularizers_for, total_penalty
 
 
 class TrainingDiverged(RuntimeError):
@@ -59,33 +59,63 @@ class TrainConfig:
     log_every: int = 50  # losses reach the History (and are checked for NaN) every n steps
     progress: bool = True  # show a tqdm progress bar
     # Speed (bench/dcgan.py measures each). All off by default: the plain loop is the one the book teaches.
-    bf16: bool = False  # bfloat16 autocast for forward passes; weights, Adam state and losses stay float32
-    channels_last: bool = False  # NHWC layout for images and conv weights: faster convolutions on GPUs
+    bf16: bool = (
+        False  # bfloat16 autocast for forward passes; weights, Adam state and losses stay float32
+    )
+    channels_last: bool = (
+        False  # NHWC layout for images and conv weights: faster convolutions on GPUs
+    )
     # torch.compile G and D: minutes of compiling on a CPU, pays off on long GPU runs. With compile on,
     # channels_last is left to the compiler (inductor picks conv layouts itself; torch 2.11's inductor
     # failed on the NHWC weight gradient of the generator's 1x1-input first layer).
     compile: bool = False
-    compile_backend: str = "inductor"  # "aot_eager" traces the graphs without generating kernels (quick tests)
-    compile_mode: str | None = None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
+    compile_backend: str = (
+        "inductor"  # "aot_eager" traces the graphs without generating kernels (quick tests)
+    )
+    compile_mode: str | None = (
+        None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
+    )
     # Replay each whole step (D and G updates, Adam, EMA) as one CUDA graph after 3 ordinary steps:
     # removes the per-kernel launch cost that leaves a GPU idle at small batches (ganlab.cudagraph).
     # CUDA only; not with compile, several processes or gradient penalties. Same draws as without.
     cuda_graph: bool = False
-    fused_adam: bool | None = None  # Adam's update as one fused kernel; None: on for CUDA, off on CPU
-    reuse_fake: bool = False  # the G step reuses the last D step's fake batch (batch_fake): one G forward fewer
-    ema_decay: float = 0.999  # G_ema <- decay * G_ema + (1 - decay) * G after each step, if train() gets a G_ema
+    fused_adam: bool | None = (
+        None  # Adam's update as one fused kernel; None: on for CUDA, off on CPU
+    )
+    reuse_fake: bool = (
+        False  # the G step reuses the last D step's fake batch (batch_fake): one G forward fewer
+    )
+    ema_decay: float = (
+        0.999  # G_ema <- decay * G_ema + (1 - decay) * G after each step, if train() gets a G_ema
+    )
     # Checkpoints: the whole training state, saved atomically; continue with train(..., resume=path).
     checkpoint_path: str | None = None  # None: no checkpoints
-    checkpoint_every: int = 1000  # generator steps between checkpoints (one is also written at the end)
+    checkpoint_every: int = (
+        1000  # generator steps between checkpoints (one is also written at the end)
+    )
     # Several processes (torchrun; see ganlab.distributed): batches are global and split over the processes.
-    sync_batchnorm: bool = False  # share batch-norm statistics across GPUs, so N GPUs normalise like one
+    sync_batchnorm: bool = (
+        False  # share batch-norm statistics across GPUs, so N GPUs normalise like one
+    )
 
     def __post_init__(self):
-        for name in ("num_steps", "batch_real", "batch_fake", "batch_g", "k_disc", "log_every", "checkpoint_every"):
+        for name in (
+            "num_steps",
+            "batch_real",
+            "batch_fake",
+            "batch_g",
+            "k_disc",
+            "log_every",
+            "checkpoint_every",
+        ):
             positive_int(name, getattr(self, name))
         for name in ("r1", "r2"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value < float("inf"):
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, (int, float))
+                or not 0 <= value < float("inf")
+            ):
                 raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
         if not 0 <= self.ema_decay < 1:
             raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
@@ -136,10 +166,19 @@ class History:
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
         rows = zip(self.step, *(getattr(self, name) for name in _TRACES))
-        path.write_text("step," + ",".join(_TRACES) + "\n" + "".join(",".join(map(repr, r)) + "\n" for r in rows))
+        path.write_text(
+            "step,"
+            + ",".join(_TRACES)
+            + "\n"
+            + "".join(",".join(map(repr, r)) + "\n" for r in rows)
+        )
         if self.metrics:
-            lines = [f"{s},{name},{v!r}\n" for name, values in self.metrics.items() for s, v in values]
-            path.with_name(path.stem + "_metrics.csv").write_text("step,metric,value\n" + "".join(lines))
+            lines = [
+                f"{s},{name},{v!r}\n" for name, values in self.metrics.items() for s, v in values
+            ]
+            path.with_name(path.stem + "_metrics.csv").write_text(
+                "step,metric,value\n" + "".join(lines)
+            )
         return path
 
     @property
@@ -180,8 +219,19 @@ def _call(net, x, y):
     return net(x) if y is None else net(x, y)
 
 
-def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.nullcontext, y_real=None,
-                       y_fake=None, penalty=None, clip=None, sync=None):
+def discriminator_step(
+    D,
+    opt_d,
+    loss_d_fn,
+    x_real,
+    x_fake,
+    autocast=contextlib.nullcontext,
+    y_real=None,
+    y_fake=None,
+    penalty=None,
+    clip=None,
+    sync=None,
+):
     """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake).
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
@@ -197,7 +247,9 @@ def discriminator_step(D, opt_d, loss_d_fn, x_real, x_fake, autocast=contextlib.
         loss_d = loss_d_fn(logits_real, logits_fake)
     if penalty is not None:  # a conditional D's penalty also needs the batches' labels
         labelled = y_real is not None or y_fake is not None
-        loss_d = loss_d + (penalty(x_real, x_fake, y_real, y_fake) if labelled else penalty(x_real, x_fake))
+        loss_d = loss_d + (
+            penalty(x_real, x_fake, y_real, y_fake) if labelled else penalty(x_real, x_fake)
+        )
     opt_d.zero_grad(set_to_none=True)
     loss_d.backward()
     if sync is not None:
@@ -241,8 +293,15 @@ def fit_discriminator(
     for _ in tqdm(range(num_steps), desc="fit D", disable=not progress):
         x_real = sample_real(batch_size, gen).to(device)
         x_fake = sample_fake(batch_size, gen).to(device)
-        step = discriminator_step(D, opt_d, loss.discriminator, x_real, x_fake,
-                                  penalty=penalty if penalties else None, clip=loss.clip)
+        step = discriminator_step(
+            D,
+            opt_d,
+            loss.discriminator,
+            x_real,
+            x_fake,
+            penalty=penalty if penalties else None,
+            clip=loss.clip,
+        )
         losses.append(step[0].item())
     bad = next((i for i, v in enumerate(losses, 1) if not math.isfinite(v)), None)
     if bad is not None:
@@ -250,8 +309,22 @@ def fit_discriminator(
     return losses
 
 
-_MUST_MATCH = ("batch_real", "batch_fake", "batch_g", "k_disc", "lr_g", "lr_d", "betas", "loss", "seed",
-               "bf16", "reuse_fake", "ema_decay", "r1", "r2")  # settings a resumed run may not change
+_MUST_MATCH = (
+    "batch_real",
+    "batch_fake",
+    "batch_g",
+    "k_disc",
+    "lr_g",
+    "lr_d",
+    "betas",
+    "loss",
+    "seed",
+    "bf16",
+    "reuse_fake",
+    "ema_decay",
+    "r1",
+    "r2",
+)  # settings a resumed run may not change
 
 
 def _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history) -> dict:
@@ -260,12 +333,18 @@ def _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history) -> dict:
         "format": "ganlab.train/1",
         "step": step,
         "config": asdict(cfg),
-        "G": G.state_dict(), "D": D.state_dict(),
-        "G_hparams": getattr(G, "hparams", None), "D_hparams": getattr(D, "hparams", None),
+        "G": G.state_dict(),
+        "D": D.state_dict(),
+        "G_hparams": getattr(G, "hparams", None),
+        "D_hparams": getattr(D, "hparams", None),
         "G_ema": None if G_ema is None else G_ema.state_dict(),
-        "opt_g": opt_g.state_dict(), "opt_d": opt_d.state_dict(),
-        "rng": {"train": gen.get_state(), "torch": torch.get_rng_state(),
-                "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else []},
+        "opt_g": opt_g.state_dict(),
+        "opt_d": opt_d.state_dict(),
+        "rng": {
+            "train": gen.get_state(),
+            "torch": torch.get_rng_state(),
+            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
+        },
         "history": asdict(history),
     }
 
@@ -276,7 +355,9 @@ def _restore(state, cfg, G, D, opt_g, opt_d, gen, G_ema) -> tuple[int, History]:
         raise CheckpointError("not a ganlab training checkpoint (no 'format': 'ganlab.train/1')")
     changed = [k for k in _MUST_MATCH if state["config"].get(k) != getattr(cfg, k)]
     if changed:
-        was = ", ".join(f"{k}={state['config'].get(k)!r} (now {getattr(cfg, k)!r})" for k in changed)
+        was = ", ".join(
+            f"{k}={state['config'].get(k)!r} (now {getattr(cfg, k)!r})" for k in changed
+        )
         raise ValueError(f"cannot resume: the checkpoint was trained with {was}")
     if (state["G_ema"] is None) != (G_ema is None):
         raise ValueError("cannot resume: pass G_ema exactly when the checkpointed run had one")
@@ -307,26 +388,44 @@ def _check_setup(G, D, cfg: TrainConfig, w, device: torch.device, G_ema, penalti
         raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
     num_classes = getattr(G, "num_classes", None)  # a conditional GAN: G(z, y) and D(x, y)
     if (getattr(D, "num_classes", None) or None) != (num_classes or None):
-        raise ValueError(f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
-                         f"and D.num_classes={getattr(D, 'num_classes', None)!r}")
+        raise ValueError(
+            f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
+            f"and D.num_classes={getattr(D, 'num_classes', None)!r}"
+        )
     for name in ("batch_real", "batch_fake", "batch_g"):
         if getattr(cfg, name) % w.size:
-            raise ValueError(f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}")
+            raise ValueError(
+                f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}"
+            )
     if cfg.sync_batchnorm and device.type != "cuda":
-        raise ValueError("sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)")
-    if G_ema is not None and [p.shape for p in G_ema.parameters()] != [p.shape for p in G.parameters()]:
+        raise ValueError(
+            "sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)"
+        )
+    if G_ema is not None and [p.shape for p in G_ema.parameters()] != [
+        p.shape for p in G.parameters()
+    ]:
         raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
     if cfg.cuda_graph:
         cudagraph.check_device(device)
-        refused = [what for what, on in (("compile", cfg.compile), ("several processes", w.size > 1),
-                                         ("gradient penalties (wgan-gp, r1, r2)", bool(penalties))) if on]
+        refused = [
+            what
+            for what, on in (
+                ("compile", cfg.compile),
+                ("several processes", w.size > 1),
+                ("gradient penalties (wgan-gp, r1, r2)", bool(penalties)),
+            )
+            if on
+        ]
         if refused:
-            raise ValueError(f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off")
+            raise ValueError(
+                f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off"
+            )
     return num_classes
 
 
-def _wrapped(G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device,
-             penalised: bool = False) -> tuple[nn.Module, nn.Module]:
+def _wrapped(
+    G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device, penalised: bool = False
+) -> tuple[nn.Module, nn.Module]:
     """The modules forward passes go through: G and D, wrapped for several processes (DDP) and / or compiled.
 
     Parameters and state dicts stay G's and D's own. A ``penalised`` D is not wrapped in DDP (its
@@ -342,7 +441,10 @@ def _wrapped(G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.devi
         G_run = DDP(G_run, device_ids=ids)
         D_run = D_run if penalised else DDP(D_run, device_ids=ids)
     if cfg.compile:
-        G_run, D_run = (torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode) for m in (G_run, D_run))
+        G_run, D_run = (
+            torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode)
+            for m in (G_run, D_run)
+        )
     return G_run, D_run
 
 
@@ -389,13 +491,21 @@ def train(
     loss = get_loss(cfg.loss)
     penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
     num_classes = _check_setup(G, D, cfg, w, device, G_ema, penalties)
-    memory = torch.channels_last if cfg.channels_last and not cfg.compile else torch.contiguous_format
+    memory = (
+        torch.channels_last if cfg.channels_last and not cfg.compile else torch.contiguous_format
+    )
     for module in (G, D) if G_ema is None else (G, D, G_ema):
         module.to(device, memory_format=memory).train()
     fused = cfg.fused_adam if cfg.fused_adam is not None else device.type == "cuda"
-    capturable = cfg.cuda_graph and device.type == "cuda"  # Adam's step count on the GPU, inside the graph
-    opt_g = torch.optim.Adam(G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused, capturable=capturable)
-    opt_d = torch.optim.Adam(D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused, capturable=capturable)
+    capturable = (
+        cfg.cuda_graph and device.type == "cuda"
+    )  # Adam's step count on the GPU, inside the graph
+    opt_g = torch.optim.Adam(
+        G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused, capturable=capturable
+    )
+    opt_d = torch.optim.Adam(
+        D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused, capturable=capturable
+    )
     gen = torch.Generator(device).manual_seed(cfg.seed)
     done, history = 0, History(config=asdict(cfg))
     if resume is not None:
@@ -405,18 +515,30 @@ def train(
     # A penalised D on several processes: its gradients are averaged by hand, and its penalty draws its
     # interpolation weights from a generator of its own per process (the slices need different ones).
     sync_d = (lambda: distributed.average_gradients(D, w)) if penalties and w.size > 1 else None
-    penalty_gen = gen if w.size == 1 else torch.Generator(device).manual_seed(cfg.seed * 1_000_003 + w.rank)
+    penalty_gen = (
+        gen if w.size == 1 else torch.Generator(device).manual_seed(cfg.seed * 1_000_003 + w.rank)
+    )
     buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
     filled, start, wall_before = 0, time.perf_counter(), history.wall_time
 
-    def penalty(x_real, x_fake, y_real=None, y_fake=None):  # on the plain D: double backward does not go through compile or DDP
+    def penalty(
+        x_real, x_fake, y_real=None, y_fake=None
+    ):  # on the plain D: double backward does not go through compile or DDP
         if y_real is None:
             return total_penalty(penalties, D, x_real, x_fake, penalty_gen)
-        return total_penalty(penalties, lambda x: D(x, y_real), x_real, x_fake, penalty_gen,
-                             D_fake=lambda x: D(x, y_fake))
+        return total_penalty(
+            penalties,
+            lambda x: D(x, y_real),
+            x_real,
+            x_fake,
+            penalty_gen,
+            D_fake=lambda x: D(x, y_fake),
+        )
 
     def autocast():  # a CUDA graph capture needs autocast's cache of cast weights off
-        return torch.autocast(device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph)
+        return torch.autocast(
+            device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph
+        )
 
     def noise(n):  # every process draws the global batch and keeps its slice
         return distributed.shard(torch.randn(n, G.latent_dim, generator=gen, device=device), w)
@@ -424,7 +546,9 @@ def train(
     def real(n):  # (x, y), y None unless conditional
         drawn = sample_real(n, gen)
         if num_classes and not isinstance(drawn, (tuple, list)):
-            raise ValueError("a conditional G needs sample_real to return (x, y), e.g. ImageData.sample_labeled")
+            raise ValueError(
+                "a conditional G needs sample_real to return (x, y), e.g. ImageData.sample_labeled"
+            )
         x, y = drawn if num_classes else (drawn, None)
         x = distributed.shard(x, w)
         x = x.to(device, memory_format=memory) if x.ndim == 4 else x.to(device)
@@ -435,7 +559,9 @@ def train(
             return None
         return distributed.shard(torch.randint(num_classes, (n,), generator=gen, device=device), w)
 
-    def one_step(noise, labels, real):  # the inputs come through these three: drawn, or a CUDA graph's
+    def one_step(
+        noise, labels, real
+    ):  # the inputs come through these three: drawn, or a CUDA graph's
         # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
         for i in range(cfg.k_disc):
             keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
@@ -444,8 +570,18 @@ def train(
                 x_fake = _call(G_run, z, y_fake)
             x_real, y_real = real(cfg.batch_real)
             loss_d, logits_real, logits_fake = discriminator_step(
-                D_run, opt_d, loss.discriminator, x_real, x_fake.detach(), autocast, y_real, y_fake,
-                penalty if penalties else None, loss.clip, sync_d)
+                D_run,
+                opt_d,
+                loss.discriminator,
+                x_real,
+                x_fake.detach(),
+                autocast,
+                y_real,
+                y_fake,
+                penalty if penalties else None,
+                loss.clip,
+                sync_d,
+            )
         # Generator: its samples are just another input to D; gradients flow through D into G.
         with autocast():
             if not cfg.reuse_fake:
@@ -458,23 +594,43 @@ def train(
         if G_ema is not None:
             _ema_update(G_ema, G, cfg.ema_decay)
         with torch.no_grad():
-            return torch.stack([loss_d, loss_g, torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()])
+            return torch.stack(
+                [
+                    loss_d,
+                    loss_g,
+                    torch.sigmoid(logits_real).mean(),
+                    torch.sigmoid(logits_fake).mean(),
+                ]
+            )
 
     inputs = dict(noise=noise, labels=labels, real=real)
-    run_step = cudagraph.StepGraph(one_step, inputs, device) if cfg.cuda_graph else (lambda: one_step(**inputs))
-    bar = tqdm(range(done + 1, cfg.num_steps + 1), initial=done, total=cfg.num_steps,
-               desc=f"train ({cfg.loss})", disable=not (cfg.progress and w.is_main))
+    run_step = (
+        cudagraph.StepGraph(one_step, inputs, device)
+        if cfg.cuda_graph
+        else (lambda: one_step(**inputs))
+    )
+    bar = tqdm(
+        range(done + 1, cfg.num_steps + 1),
+        initial=done,
+        total=cfg.num_steps,
+        desc=f"train ({cfg.loss})",
+        disable=not (cfg.progress and w.is_main),
+    )
     for step in bar:
         buffer[filled] = run_step()
         filled += 1
-        save = cfg.checkpoint_path is not None and (step % cfg.checkpoint_every == 0 or step == cfg.num_steps)
+        save = cfg.checkpoint_path is not None and (
+            step % cfg.checkpoint_every == 0 or step == cfg.num_steps
+        )
         if filled == cfg.log_every or step == cfg.num_steps or save:
             traces = distributed.mean_over_processes(buffer[:filled], w)
             _flush(history, traces, step - filled + 1, bar)  # raises before a bad state is saved
             filled = 0
         if save and w.is_main:
             history.wall_time = wall_before + time.perf_counter() - start
-            save_checkpoint(_snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history), cfg.checkpoint_path)
+            save_checkpoint(
+                _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history), cfg.checkpoint_path
+            )
         for callback in callbacks:
             callback(step, G, D, history)
     history.wall_time = wall_before + time.perf_counter() - start

@@ -19,5 +19,17 @@ from .ch10 import *  # noqa: F401,F403
 from .ch11 import *  # noqa: F401,F403
 from .ch12 import *  # noqa: F401,F403
 
-__all__ = ["Check", *ch02.__all__, *ch03.__all__, *ch04.__all__, *ch05.__all__, *ch06.__all__, *ch07.__all__, *ch08.__all__, *ch09.__all__,
-           *ch10.__all__, *ch11.__all__, *ch12.__all__]
+__all__ = [
+    "Check",
+    *ch02.__all__,
+    *ch03.__all__,
+    *ch04.__all__,
+    *ch05.__all__,
+    *ch06.__all__,
+    *ch07.__all__,
+    *ch08.__all__,
+    *ch09.__all__,
+    *ch10.__all__,
+    *ch11.__all__,
+    *ch12.__all__,
+]

@@ -13,8 +13,11 @@ __all__ = ["check_simultaneous_step", "check_dirac_field"]
 def _pair(out, n: int, what: str):
     """``out`` as two arrays of length n, or a Check saying what shape was expected."""
     if out.shape != (2, n):
-        return None, Check(False, f"return a pair ({what}), each with one value per input point "
-                                  f"(shape {(n,)}); got an array of shape {out.shape}")
+        return None, Check(
+            False,
+            f"return a pair ({what}), each with one value per input point "
+            f"(shape {(n,)}); got an array of shape {out.shape}",
+        )
     return out, None
 
 
@@ -33,27 +36,44 @@ def check_simultaneous_step(fn) -> Check:
         return error
     mistakes = [
         ((x - lr * y, y + lr * x), None),
-        ((x - lr * y, y + lr * (x - lr * y)),
-         "that is the *alternating* step: y used the updated x. In a simultaneous step both players "
-         "use the old point"),
-        ((x - lr * y, y - lr * x),
-         "y descends x·y too: the maximising player takes a gradient *ascent* step, y + lr·∂(xy)/∂y"),
-        ((x + lr * y, y + lr * x),
-         "x ascends x·y: the minimising player takes a gradient *descent* step, x − lr·∂(xy)/∂x"),
-        ((x + lr * y, y - lr * x), "the roles are swapped: x minimises x·y (descent), y maximises it (ascent)"),
-        ((x - lr * x, y + lr * y),
-         "each player used its own coordinate as its gradient: ∂(xy)/∂x = y and ∂(xy)/∂y = x"),
+        (
+            (x - lr * y, y + lr * (x - lr * y)),
+            "that is the *alternating* step: y used the updated x. In a simultaneous step both players "
+            "use the old point",
+        ),
+        (
+            (x - lr * y, y - lr * x),
+            "y descends x·y too: the maximising player takes a gradient *ascent* step, y + lr·∂(xy)/∂y",
+        ),
+        (
+            (x + lr * y, y + lr * x),
+            "x ascends x·y: the minimising player takes a gradient *descent* step, x − lr·∂(xy)/∂x",
+        ),
+        (
+            (x + lr * y, y - lr * x),
+            "the roles are swapped: x minimises x·y (descent), y maximises it (ascent)",
+        ),
+        (
+            (x - lr * x, y + lr * y),
+            "each player used its own coordinate as its gradient: ∂(xy)/∂x = y and ∂(xy)/∂y = x",
+        ),
         ((x - y, y + x), "the step size is missing: multiply each gradient by lr"),
         ((x, y), "nothing moved: return the new point (x − lr·y, y + lr·x)"),
     ]
     for (x_ref, y_ref), hint in mistakes:
         if np.allclose(out[0], x_ref, atol=1e-10) and np.allclose(out[1], y_ref, atol=1e-10):
             if hint is None:
-                return Check(True, "right: x ← x − lr·y and y ← y + lr·x, both from the old point; "
-                                   "the radius grows by √(1 + lr²) per step")
+                return Check(
+                    True,
+                    "right: x ← x − lr·y and y ← y + lr·x, both from the old point; "
+                    "the radius grows by √(1 + lr²) per step",
+                )
             return Check(False, hint)
-    return Check(False, "not one simultaneous step: x descends x·y (gradient y), y ascends it (gradient x), "
-                        "both computed at the old (x, y)")
+    return Check(
+        False,
+        "not one simultaneous step: x descends x·y (gradient y), y ascends it (gradient x), "
+        "both computed at the old (x, y)",
+    )
 
 
 def check_dirac_field(fn) -> Check:
@@ -74,18 +94,40 @@ def check_dirac_field(fn) -> Check:
     s = expit(psi * theta)
     right = (psi * s, -theta * s - gamma * psi)
     if np.allclose(out[0], right[0], atol=1e-8) and np.allclose(out[1], right[1], atol=1e-8):
-        return Check(True, "right: v = σ(θψ)·(ψ, −θ) − (0, γψ); at (0, 0) its Jacobian has eigenvalues "
-                           "−γ/2 ± √(γ² − 1)/2")
+        return Check(
+            True,
+            "right: v = σ(θψ)·(ψ, −θ) − (0, γψ); at (0, 0) its Jacobian has eigenvalues "
+            "−γ/2 ± √(γ² − 1)/2",
+        )
     mistakes = [
-        (psi * expit(-psi * theta), None,
-         "that d_theta is the non-saturating generator's (−log D(θ)); here G descends V itself: ψ·σ(θψ)"),
-        (-psi * s, None, "d_theta has the wrong sign: G *descends* V, so d_theta = −∂V/∂θ = ψ·σ(θψ)"),
+        (
+            psi * expit(-psi * theta),
+            None,
+            "that d_theta is the non-saturating generator's (−log D(θ)); here G descends V itself: ψ·σ(θψ)",
+        ),
+        (
+            -psi * s,
+            None,
+            "d_theta has the wrong sign: G *descends* V, so d_theta = −∂V/∂θ = ψ·σ(θψ)",
+        ),
         (psi, None, "d_theta lacks the factor σ(θψ) = D(θ): the derivative of softplus(t) is σ(t)"),
-        (None, theta * s + gamma * psi, "d_psi has the wrong sign: D *ascends* V, so d_psi = +∂V/∂ψ"),
+        (
+            None,
+            theta * s + gamma * psi,
+            "d_psi has the wrong sign: D *ascends* V, so d_psi = +∂V/∂ψ",
+        ),
         (None, -theta * s, "d_psi lacks the R1 term: the penalty γ/2·ψ² contributes −γψ"),
         (None, -theta * s - 0.5 * gamma * psi, "the derivative of γ/2·ψ² is γψ, not γψ/2"),
-        (None, -theta * s + gamma * psi, "the penalty is subtracted from D's objective, so it contributes −γψ"),
-        (None, -theta - gamma * psi, "d_psi lacks the factor σ(θψ): the derivative of softplus(t) is σ(t)"),
+        (
+            None,
+            -theta * s + gamma * psi,
+            "the penalty is subtracted from D's objective, so it contributes −γψ",
+        ),
+        (
+            None,
+            -theta - gamma * psi,
+            "d_psi lacks the factor σ(θψ): the derivative of softplus(t) is σ(t)",
+        ),
     ]
     for d_theta, d_psi, hint in mistakes:
         got_theta = np.allclose(out[0], d_theta if d_theta is not None else right[0], atol=1e-8)
@@ -93,5 +135,8 @@ def check_dirac_field(fn) -> Check:
         if got_theta and got_psi:
             return Check(False, hint)
     wrong = "d_theta" if not np.allclose(out[0], right[0], atol=1e-8) else "d_psi"
-    return Check(False, f"{wrong} is off: differentiate V = −log 2 − softplus(ψθ) − γ/2·ψ²; "
-                        "G moves along −∂V/∂θ, D along +∂V/∂ψ")
+    return Check(
+        False,
+        f"{wrong} is off: differentiate V = −log 2 − softplus(ψθ) − γ/2·ψ²; "
+        "G moves along −∂V/∂θ, D along +∂V/∂ψ",
+    )

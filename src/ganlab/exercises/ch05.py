@@ -13,8 +13,24 @@ from ._check import Check
 __all__ = ["check_training_step"]
 
 
-def _step(G, D, opt_g, opt_d, x_real, z_d, z_g, *, detach=True, zero_d=True, zero_g=True, step_d_in_g=False,
-          reuse_noise=False, g_loss="nonsaturating", swap_labels=False, g_first=False):
+def _step(
+    G,
+    D,
+    opt_g,
+    opt_d,
+    x_real,
+    z_d,
+    z_g,
+    *,
+    detach=True,
+    zero_d=True,
+    zero_g=True,
+    step_d_in_g=False,
+    reuse_noise=False,
+    g_loss="nonsaturating",
+    swap_labels=False,
+    g_first=False,
+):
     """The reference step (all defaults) and its usual mistakes (one keyword each)."""
 
     def d_step():
@@ -34,8 +50,11 @@ def _step(G, D, opt_g, opt_d, x_real, z_d, z_g, *, detach=True, zero_d=True, zer
         if zero_g:
             opt_g.zero_grad()
         logits = D(G(z_d if reuse_noise else z_g))
-        loss_g = {"nonsaturating": generator_nonsaturating, "minimax": generator_minimax,
-                  "label 0": lambda l: -generator_minimax(l)}[g_loss](logits)
+        loss_g = {
+            "nonsaturating": generator_nonsaturating,
+            "minimax": generator_minimax,
+            "label 0": lambda l: -generator_minimax(l),
+        }[g_loss](logits)
         loss_g.backward()
         opt_g.step()
         if step_d_in_g:
@@ -46,30 +65,60 @@ def _step(G, D, opt_g, opt_d, x_real, z_d, z_g, *, detach=True, zero_d=True, zer
 
 
 _MISTAKES = [
-    (dict(zero_d=False), "D's update used stale gradients: the previous G step's backward also filled D's .grad "
-                         "(gradients flow through D into G). Call opt_d.zero_grad() before loss_d.backward()"),
-    (dict(zero_g=False), "G's update used stale gradients left from the previous step: call opt_g.zero_grad() "
-                         "before loss_g.backward()"),
-    (dict(detach=False, zero_g=False), "G's update includes the gradient of D's loss: x_fake was not detached in the "
-                                       "D step, so loss_d.backward() also wrote into G's .grad, and it was not "
-                                       "cleared. Detach x_fake (or build it under torch.no_grad()) and call "
-                                       "opt_g.zero_grad() before the G step"),
-    (dict(detach=False, zero_d=False, zero_g=False), "no gradients were cleared and x_fake was not detached: call "
-                                                     "opt_d.zero_grad() / opt_g.zero_grad() before each backward and "
-                                                     "detach x_fake in the D step"),
-    (dict(step_d_in_g=True), "D was updated in the G step too: the G step's backward fills D's .grad (the gradient "
-                             "passes through D), but only opt_g.step() belongs there"),
-    (dict(zero_d=False, step_d_in_g=True), "D was updated in the G step, and with stale gradients: only "
-                                           "opt_g.step() belongs in the G step, and opt_d.zero_grad() comes first "
-                                           "in the D step"),
+    (
+        dict(zero_d=False),
+        "D's update used stale gradients: the previous G step's backward also filled D's .grad "
+        "(gradients flow through D into G). Call opt_d.zero_grad() before loss_d.backward()",
+    ),
+    (
+        dict(zero_g=False),
+        "G's update used stale gradients left from the previous step: call opt_g.zero_grad() "
+        "before loss_g.backward()",
+    ),
+    (
+        dict(detach=False, zero_g=False),
+        "G's update includes the gradient of D's loss: x_fake was not detached in the "
+        "D step, so loss_d.backward() also wrote into G's .grad, and it was not "
+        "cleared. Detach x_fake (or build it under torch.no_grad()) and call "
+        "opt_g.zero_grad() before the G step",
+    ),
+    (
+        dict(detach=False, zero_d=False, zero_g=False),
+        "no gradients were cleared and x_fake was not detached: call "
+        "opt_d.zero_grad() / opt_g.zero_grad() before each backward and "
+        "detach x_fake in the D step",
+    ),
+    (
+        dict(step_d_in_g=True),
+        "D was updated in the G step too: the G step's backward fills D's .grad (the gradient "
+        "passes through D), but only opt_g.step() belongs there",
+    ),
+    (
+        dict(zero_d=False, step_d_in_g=True),
+        "D was updated in the G step, and with stale gradients: only "
+        "opt_g.step() belongs in the G step, and opt_d.zero_grad() comes first "
+        "in the D step",
+    ),
     (dict(reuse_noise=True), "the G step reused z_d: it must use its own fresh noise z_g"),
-    (dict(g_loss="minimax"), "G used the minimax loss log(1 − D(G(z))); this step uses the non-saturating "
-                             "−log D(G(z)), i.e. BCE of D(G(z)) against label 1"),
-    (dict(g_loss="label 0"), "G's loss has the wrong label: BCE against label 0 makes G help D. G wants "
-                             "D(G(z)) → 1: use BCE against label 1 (the non-saturating loss)"),
-    (dict(g_first=True), "you updated G first: the D step comes first, so that G is trained against the freshly "
-                         "updated D"),
-    (dict(swap_labels=True), "D's labels are swapped: real samples get label 1 and generated samples label 0"),
+    (
+        dict(g_loss="minimax"),
+        "G used the minimax loss log(1 − D(G(z))); this step uses the non-saturating "
+        "−log D(G(z)), i.e. BCE of D(G(z)) against label 1",
+    ),
+    (
+        dict(g_loss="label 0"),
+        "G's loss has the wrong label: BCE against label 0 makes G help D. G wants "
+        "D(G(z)) → 1: use BCE against label 1 (the non-saturating loss)",
+    ),
+    (
+        dict(g_first=True),
+        "you updated G first: the D step comes first, so that G is trained against the freshly "
+        "updated D",
+    ),
+    (
+        dict(swap_labels=True),
+        "D's labels are swapped: real samples get label 1 and generated samples label 0",
+    ),
 ]
 
 
@@ -85,7 +134,9 @@ def _setup():
         gen = torch.Generator().manual_seed(6)
         x_real = 2.0 + 0.5 * torch.randn(32, 1, generator=gen)
         z_prev, z_d, z_g = (torch.randn(32, 2, generator=gen) for _ in range(3))
-    generator_nonsaturating(D(G(z_prev))).backward()  # the previous G step: both G and D now hold gradients
+    generator_nonsaturating(
+        D(G(z_prev))
+    ).backward()  # the previous G step: both G and D now hold gradients
     return G, D, x_real, z_d, z_g
 
 
@@ -93,8 +144,12 @@ def _run(step_fn, G, D, x_real, z_d, z_g, **mistake):
     """Apply ``step_fn`` (or the reference with ``mistake``) to copies; return (G, D, backward passes into G)."""
     G_old, D_old = G, D
     G, D = copy.deepcopy(G), copy.deepcopy(D)
-    for new, old in zip([*G.parameters(), *D.parameters()], [*G_old.parameters(), *D_old.parameters()]):
-        new.grad = old.grad.clone()  # deepcopy drops .grad; the stale gradients are part of the test
+    for new, old in zip(
+        [*G.parameters(), *D.parameters()], [*G_old.parameters(), *D_old.parameters()]
+    ):
+        new.grad = (
+            old.grad.clone()
+        )  # deepcopy drops .grad; the stale gradients are part of the test
     opt_g, opt_d = torch.optim.SGD(G.parameters(), lr=0.1), torch.optim.SGD(D.parameters(), lr=0.1)
     calls = []
     hook = next(G.parameters()).register_hook(lambda grad: calls.append(1))
@@ -126,14 +181,23 @@ def check_training_step(fn) -> Check:
 
     if close(g_out, g_ref) and close(d_out, d_ref):
         if backward_into_g > 1:
-            return Check(False, "the updates are right, but D's loss was also backpropagated into G: detach x_fake "
-                                "in the D step (or build it under torch.no_grad()). As written it wastes a backward "
-                                "pass through G, and becomes a bug the day G's gradients are not cleared")
-        return Check(True, "right: D step on detached fakes with fresh gradients, then a G step whose gradient flows "
-                           "through D, updating only G")
+            return Check(
+                False,
+                "the updates are right, but D's loss was also backpropagated into G: detach x_fake "
+                "in the D step (or build it under torch.no_grad()). As written it wastes a backward "
+                "pass through G, and becomes a bug the day G's gradients are not cleared",
+            )
+        return Check(
+            True,
+            "right: D step on detached fakes with fresh gradients, then a G step whose gradient flows "
+            "through D, updating only G",
+        )
     if close(g_out, _flat(G0)) and close(d_out, _flat(D0)):
-        return Check(False, "neither G nor D changed: call opt_d.step() after loss_d.backward() and opt_g.step() "
-                            "after loss_g.backward()")
+        return Check(
+            False,
+            "neither G nor D changed: call opt_d.step() after loss_d.backward() and opt_g.step() "
+            "after loss_g.backward()",
+        )
     if close(g_out, _flat(G0)):
         return Check(False, "G did not change: call opt_g.step() after loss_g.backward()")
     if close(d_out, _flat(D0)):
@@ -143,7 +207,13 @@ def check_training_step(fn) -> Check:
         if close(g_out, g_bad) and close(d_out, d_bad):
             return Check(False, message)
     if close(d_out, d_ref):
-        return Check(False, "D's update is right but G's is not: G's loss is generator_nonsaturating(D(G(z_g))), "
-                            "computed after D's step, with G's gradients cleared first")
-    return Check(False, "D's update differs from the reference: clear D's gradients, then minimise "
-                        "discriminator_bce(D(x_real), D(G(z_d).detach())) with one opt_d.step()")
+        return Check(
+            False,
+            "D's update is right but G's is not: G's loss is generator_nonsaturating(D(G(z_g))), "
+            "computed after D's step, with G's gradients cleared first",
+        )
+    return Check(
+        False,
+        "D's update differs from the reference: clear D's gradients, then minimise "
+        "discriminator_bce(D(x_real), D(G(z_d).detach())) with one opt_d.step()",
+    )

@@ -11,8 +11,10 @@ from ._check import Check, _call
 __all__ = ["check_generator_gradient", "check_gradient_ratio"]
 
 _LOSSES = ("minimax", "nonsaturating")
-_FORMULA = {"minimax": "∂/∂l log(1 − σ(l)) = −σ(l) = −D(G(z))",
-            "nonsaturating": "∂/∂l (−log σ(l)) = σ(l) − 1 = −(1 − D(G(z)))"}
+_FORMULA = {
+    "minimax": "∂/∂l log(1 − σ(l)) = −σ(l) = −D(G(z))",
+    "nonsaturating": "∂/∂l (−log σ(l)) = σ(l) − 1 = −(1 − D(G(z)))",
+}
 
 
 def _logit_gradient(loss: str, d: np.ndarray) -> np.ndarray:
@@ -42,24 +44,37 @@ def check_generator_gradient(fn, loss: str = "minimax") -> Check:
     if error is not None:
         return error
     if out.shape != logits.shape:
-        return Check(False, f"expected one derivative per logit, shape {logits.shape}, got shape {out.shape}")
+        return Check(
+            False, f"expected one derivative per logit, shape {logits.shape}, got shape {out.shape}"
+        )
     expected = _logit_gradient(loss, d)
     other = "nonsaturating" if loss == "minimax" else "minimax"
     if np.allclose(out, expected, atol=1e-8):
         return Check(True, f"right: {_FORMULA[loss]}")
     if np.allclose(out, -expected, atol=1e-8):
-        return Check(False, "the sign is flipped: G *minimises* its loss, and both losses fall as D(G(z)) rises, "
-                            "so ∂ℓ/∂l is negative")
+        return Check(
+            False,
+            "the sign is flipped: G *minimises* its loss, and both losses fall as D(G(z)) rises, "
+            "so ∂ℓ/∂l is negative",
+        )
     if np.allclose(out, _logit_gradient(other, d), atol=1e-8):
-        return Check(False, f"that is the gradient of the {other} loss; the {loss} loss is "
-                            + ("log(1 − D(G(z)))" if loss == "minimax" else "−log D(G(z))"))
+        return Check(
+            False,
+            f"that is the gradient of the {other} loss; the {loss} loss is "
+            + ("log(1 − D(G(z)))" if loss == "minimax" else "−log D(G(z))"),
+        )
     if np.allclose(np.abs(out), np.abs(_d_gradient(loss, d)), atol=1e-8):
-        return Check(False, "that is ∂ℓ/∂D, the derivative with respect to D(G(z)); the logit passes through the "
-                            "sigmoid first, so multiply by σ'(l) = D(1 − D)")
+        return Check(
+            False,
+            "that is ∂ℓ/∂D, the derivative with respect to D(G(z)); the logit passes through the "
+            "sigmoid first, so multiply by σ'(l) = D(1 − D)",
+        )
     if np.allclose(out, _loss_value(loss, d), atol=1e-8):
         return Check(False, "that is the loss itself, not its derivative")
-    return Check(False, "not ∂ℓ/∂l: write ℓ as a function of l through D = σ(l), "
-                        "and use σ'(l) = σ(l)(1 − σ(l))")
+    return Check(
+        False,
+        "not ∂ℓ/∂l: write ℓ as a function of l through D = σ(l), and use σ'(l) = σ(l)(1 − σ(l))",
+    )
 
 
 def check_gradient_ratio(fn) -> Check:
@@ -70,17 +85,34 @@ def check_gradient_ratio(fn) -> Check:
     if error is not None:
         return error
     if out.shape != d.shape:
-        return Check(False, f"expected one ratio per value of D(G(z)), shape {d.shape}, got shape {out.shape}")
+        return Check(
+            False,
+            f"expected one ratio per value of D(G(z)), shape {d.shape}, got shape {out.shape}",
+        )
     expected = (1.0 - d) / d
     if np.allclose(out, expected, rtol=1e-8):
-        return Check(True, "right: (1 − D)/D, which grows like 1/D as D(G(z)) → 0 and is 1 at D = 1/2")
+        return Check(
+            True, "right: (1 − D)/D, which grows like 1/D as D(G(z)) → 0 and is 1 at D = 1/2"
+        )
     if np.allclose(out, 1.0 / expected, rtol=1e-8):
-        return Check(False, "upside down: that is minimax over non-saturating; the non-saturating gradient is the "
-                            "larger one when D(G(z)) is small")
+        return Check(
+            False,
+            "upside down: that is minimax over non-saturating; the non-saturating gradient is the "
+            "larger one when D(G(z)) is small",
+        )
     if np.allclose(out, -expected, rtol=1e-8):
-        return Check(False, "a ratio of magnitudes is positive; both derivatives are negative, so their ratio is too")
+        return Check(
+            False,
+            "a ratio of magnitudes is positive; both derivatives are negative, so their ratio is too",
+        )
     if np.allclose(out, 1.0 / d, rtol=1e-8):
-        return Check(False, "close for small D, but at D = 1/2 the two gradients are equal, so the ratio must be 1 "
-                            "there: the non-saturating derivative is −(1 − D), not −1")
-    return Check(False, "not the ratio: write both derivatives ∂ℓ/∂l as functions of D (the previous exercise) "
-                        "and divide their magnitudes")
+        return Check(
+            False,
+            "close for small D, but at D = 1/2 the two gradients are equal, so the ratio must be 1 "
+            "there: the non-saturating derivative is −(1 − D), not −1",
+        )
+    return Check(
+        False,
+        "not the ratio: write both derivatives ∂ℓ/∂l as functions of D (the previous exercise) "
+        "and divide their magnitudes",
+    )

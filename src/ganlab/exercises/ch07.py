@@ -20,7 +20,9 @@ def _coverage_cases():
     close = centers[5] + 0.5 * std * directions[:5]  # 5 high quality at mode 5 (0.5 std)
     near = centers[0] + 1.5 * std * directions[5:15]  # 10 high quality at mode 0 (1.5 std)
     edge = centers[1] + 2.9 * std * directions[15:25]  # 10 high quality at mode 1 (2.9 std)
-    outside = centers[2] + 3.5 * std * directions[25:35]  # 10 just outside 3 std of mode 2: not captured
+    outside = (
+        centers[2] + 3.5 * std * directions[25:35]
+    )  # 10 just outside 3 std of mode 2: not captured
     between = 0.5 * (centers[3] + centers[4]) + 0.05 * directions[35:45]  # 10 between modes 3 and 4
     exact = np.repeat(centers[4:5], 3, axis=0)  # 3 exactly on mode 4
     samples = np.concatenate([close, near, edge, outside, between, exact])
@@ -44,42 +46,69 @@ def check_mode_coverage(fn) -> Check:
             out = fn(samples.copy(), centers.copy(), std)
             got_modes, got_share = (float(v) for v in out)
         except Exception as error:  # the student's code: report, don't crash the notebook
-            return Check(False, f"your function raised or returned something other than two numbers: "
-                                f"{type(error).__name__}: {error}")
+            return Check(
+                False,
+                f"your function raised or returned something other than two numbers: "
+                f"{type(error).__name__}: {error}",
+            )
         if got_modes == modes and np.isclose(got_share, share):
             continue
         if np.isclose(got_share, share * len(samples)):
-            return Check(False, "the high-quality share is a fraction of all samples, in [0, 1]: divide the count by N")
+            return Check(
+                False,
+                "the high-quality share is a fraction of all samples, in [0, 1]: divide the count by N",
+            )
         dist = np.linalg.norm(samples[:, None] - centers[None], axis=2)  # (N, K)
         d_min, nearest = dist.min(axis=1), dist.argmin(axis=1)
         if got_modes == len(np.unique(nearest)) != modes:
-            return Check(False, "you count every mode that is the nearest one to some sample; a mode is captured "
-                                "only by a *high-quality* sample, within 3 std of it")
-        wrong_thresholds = {"1 std": std, "2 std": 2 * std, "3·std² (compare distances with 3·std, not variances)":
-                            3 * std**2}
+            return Check(
+                False,
+                "you count every mode that is the nearest one to some sample; a mode is captured "
+                "only by a *high-quality* sample, within 3 std of it",
+            )
+        wrong_thresholds = {
+            "1 std": std,
+            "2 std": 2 * std,
+            "3·std² (compare distances with 3·std, not variances)": 3 * std**2,
+        }
         for wrong, threshold in wrong_thresholds.items():
             hq = d_min <= threshold
             if got_modes == len(np.unique(nearest[hq])) and np.isclose(got_share, hq.mean()):
-                return Check(False, f"your threshold looks like {wrong}; high quality means within 3 std of the "
-                                    "nearest mode")
-        return Check(False, f"on {len(centers)} modes with std {std}: expected {modes} modes and a share of "
-                            f"{share:.2f}, got {got_modes:g} and {got_share:.3f}; measure each sample's distance "
-                            "to its nearest center and compare it with 3·std")
-    return Check(True, "right: high quality = within 3 std of the nearest mode; captured = at least one such sample")
+                return Check(
+                    False,
+                    f"your threshold looks like {wrong}; high quality means within 3 std of the "
+                    "nearest mode",
+                )
+        return Check(
+            False,
+            f"on {len(centers)} modes with std {std}: expected {modes} modes and a share of "
+            f"{share:.2f}, got {got_modes:g} and {got_share:.3f}; measure each sample's distance "
+            "to its nearest center and compare it with 3·std",
+        )
+    return Check(
+        True,
+        "right: high quality = within 3 std of the nearest mode; captured = at least one such sample",
+    )
 
 
 # The quiz: five runs of chapter 7, one per setting, shown under the letters A to E in this order.
-_QUIZ = {"A": "oscillation", "B": "d_too_weak", "C": "healthy", "D": "d_too_strong", "E": "mode_collapse"}
+_QUIZ = {
+    "A": "oscillation",
+    "B": "d_too_weak",
+    "C": "healthy",
+    "D": "d_too_strong",
+    "E": "mode_collapse",
+}
 _HINTS = {
     "healthy": "settled traces near 1/2 mean little alone; here they come with every mode captured and many "
-               "high-quality samples",
+    "high-quality samples",
     "mode_collapse": "compare the modes captured with the high-quality share: the samples are precise, "
-                     "but they sit on very few modes",
+    "but they sit on very few modes",
     "oscillation": "look at D(x) and D(G(z)) together: both move a lot, in bursts, and D stays ahead "
-                   "(D(x) > D(G(z))) most of the time",
+    "(D(x) > D(G(z))) most of the time",
     "d_too_strong": "D(G(z)) is pinned near 0 and the gradient norm reaching G is almost zero: G cannot move",
     "d_too_weak": "D(x) stays near 1/2 and D(G(z)) is as high or higher: D rates the fakes at least as real "
-                  "as the data, yet no sample is of high quality",
+    "as the data, yet no sample is of high quality",
 }
 
 
@@ -91,7 +120,10 @@ def diagnosis_quiz(comparison, seed: int = 0) -> dict:
 def check_diagnosis(answers) -> Check:
     """Check ``answers``, a dict ``{"A": name, ..., "E": name}`` of failure-setting names for the quiz runs."""
     if not isinstance(answers, dict):
-        return Check(False, f"answers must be a dict like {{'A': 'healthy', ...}}, got {type(answers).__name__}")
+        return Check(
+            False,
+            f"answers must be a dict like {{'A': 'healthy', ...}}, got {type(answers).__name__}",
+        )
     names = sorted(set(_QUIZ.values()))
     missing = [letter for letter in _QUIZ if letter not in answers]
     if missing:

@@ -37,30 +37,47 @@ def check_collapsed_samples(fn) -> Check:
             if error is not None:
                 return error
             if out.shape == (dim, n) and n != dim:
-                return Check(False, f"for {name} and n={n} you return shape {out.shape}: transposed, "
-                                    f"one row per point is ({n}, {dim})")
+                return Check(
+                    False,
+                    f"for {name} and n={n} you return shape {out.shape}: transposed, "
+                    f"one row per point is ({n}, {dim})",
+                )
             if out.shape != (n, dim):
-                return Check(False, f"for {name} and n={n} expected shape ({n}, {dim}), got {out.shape}")
+                return Check(
+                    False, f"for {name} and n={n} expected shape ({n}, {dim}), got {out.shape}"
+                )
             if not np.isfinite(out).all():
                 return Check(False, f"for {name} your points contain NaN or infinite values")
             nearest, hq = _scores(out, centers, stds)
             modes = len(np.unique(nearest[hq]))
             if not hq.any():
-                return Check(False, f"for {name} none of your points is within 3 std of a mode (the nearest is "
-                                    f"{np.min(np.linalg.norm(out[:, None] - centers[None], axis=2)):.3g} away, "
-                                    f"std {stds[0]:g}): put them at a mode, e.g. around mixture.centers[0]")
+                return Check(
+                    False,
+                    f"for {name} none of your points is within 3 std of a mode (the nearest is "
+                    f"{np.min(np.linalg.norm(out[:, None] - centers[None], axis=2)):.3g} away, "
+                    f"std {stds[0]:g}): put them at a mode, e.g. around mixture.centers[0]",
+                )
             if modes > 1:
-                return Check(False, f"for {name} your high-quality points cover {modes} of {k} modes; a collapsed "
-                                    "generator puts every sample on a single mode: use one center for all of them")
+                return Check(
+                    False,
+                    f"for {name} your high-quality points cover {modes} of {k} modes; a collapsed "
+                    "generator puts every sample on a single mode: use one center for all of them",
+                )
             if not hq.all():
                 share = 1 - hq.mean()
                 gaussian = math.exp(-4.5) if dim == 2 else float("nan")
-                return Check(False, f"for {name}, {share:.1%} of your points lie farther than 3 std from the mode. "
-                                    f"Even the real data do that: a 2-D Gaussian puts exp(-4.5) = {gaussian:.1%} of "
-                                    "its mass beyond 3 std. A collapsed generator is narrower than the mode: "
-                                    "shrink the spread (e.g. 0.5 std) or put every point on the center")
-    return Check(True, "right: mode_coverage of these samples gives 1 mode, 100 % high quality and reverse KL "
-                       "log K, the largest it can be; high quality alone says nothing about coverage")
+                return Check(
+                    False,
+                    f"for {name}, {share:.1%} of your points lie farther than 3 std from the mode. "
+                    f"Even the real data do that: a 2-D Gaussian puts exp(-4.5) = {gaussian:.1%} of "
+                    "its mass beyond 3 std. A collapsed generator is narrower than the mode: "
+                    "shrink the spread (e.g. 0.5 std) or put every point on the center",
+                )
+    return Check(
+        True,
+        "right: mode_coverage of these samples gives 1 mode, 100 % high quality and reverse KL "
+        "log K, the largest it can be; high quality alone says nothing about coverage",
+    )
 
 
 def _goal_right(modes, hq, n_modes):
@@ -80,24 +97,40 @@ _GOAL_CASES = [
     ([25, 25, 25, 25, 25], [0.9, 0.9, 0.9, 0.5, 0.95], 25),  # median HQ exactly 0.9: met
     ([25, 25, 25, 25, 25], [0.85, 0.88, 0.89, 0.95, 0.96], 25),  # median HQ 0.89: not met
     ([8, 8, 7, 8, 8], [0.99, 0.98, 0.99, 0.97, 0.99], 8),  # the ring: 8 modes is all of them
-    ([24, 24, 24, 24, 24], [0.99, 0.99, 0.99, 0.99, 0.99], 25),  # near-perfect quality, a mode missing
+    (
+        [24, 24, 24, 24, 24],
+        [0.99, 0.99, 0.99, 0.99, 0.99],
+        25,
+    ),  # near-perfect quality, a mode missing
     ([25, 25, 3, 25, 1], [0.95, 0.92, 0.99, 0.91, 1.0], 25),  # median 25 modes and median HQ 0.95
 ]
 
 _GOAL_MISTAKES = [
-    (lambda m, h, n: bool(np.median(m) == n and np.median(h) >= 90),
-     "you compare the HQ share with 90, but it is a fraction in [0, 1]: the goal is a median of at least 0.9"),
-    (lambda m, h, n: bool(np.median(m) == 25 and np.median(h) >= 0.9),
-     "on the ring (8 modes) you still ask for 25: compare with n_modes"),
-    (lambda m, h, n: bool(np.mean(m) == n and np.mean(h) >= 0.9),
-     "you take means; the goal is about the median seed, which one or two bad seeds do not move"),
-    (lambda m, h, n: bool(min(m) == n and min(h) >= 0.9),
-     "you ask every seed to meet the goal; it is about the median seed"),
-    (lambda m, h, n: bool(_upper_median(m) == n and _upper_median(h) >= 0.9),
-     "with an even number of seeds the median is the mean of the two middle values (np.median does "
-     "that); sorted(values)[n // 2] is the upper one"),
-    (lambda m, h, n: bool(np.median(m) == n and np.median(h) > 0.9),
-     "the goal is HQ >= 90 %: a median of exactly 0.9 meets it (use >=, not >)"),
+    (
+        lambda m, h, n: bool(np.median(m) == n and np.median(h) >= 90),
+        "you compare the HQ share with 90, but it is a fraction in [0, 1]: the goal is a median of at least 0.9",
+    ),
+    (
+        lambda m, h, n: bool(np.median(m) == 25 and np.median(h) >= 0.9),
+        "on the ring (8 modes) you still ask for 25: compare with n_modes",
+    ),
+    (
+        lambda m, h, n: bool(np.mean(m) == n and np.mean(h) >= 0.9),
+        "you take means; the goal is about the median seed, which one or two bad seeds do not move",
+    ),
+    (
+        lambda m, h, n: bool(min(m) == n and min(h) >= 0.9),
+        "you ask every seed to meet the goal; it is about the median seed",
+    ),
+    (
+        lambda m, h, n: bool(_upper_median(m) == n and _upper_median(h) >= 0.9),
+        "with an even number of seeds the median is the mean of the two middle values (np.median does "
+        "that); sorted(values)[n // 2] is the upper one",
+    ),
+    (
+        lambda m, h, n: bool(np.median(m) == n and np.median(h) > 0.9),
+        "the goal is HQ >= 90 %: a median of exactly 0.9 meets it (use >=, not >)",
+    ),
 ]
 
 
@@ -117,12 +150,17 @@ def check_goal_met(fn) -> Check:
         outs.append(bool(out.item()))
     right = [_goal_right(*case) for case in _GOAL_CASES]
     if outs == right:
-        return Check(True, "right: the median seed must capture every mode and have >= 90 % high quality")
+        return Check(
+            True, "right: the median seed must capture every mode and have >= 90 % high quality"
+        )
     for wrong, hint in _GOAL_MISTAKES:
         if outs == [wrong(*case) for case in _GOAL_CASES]:
             return Check(False, hint)
     i = next(j for j, (a, b) in enumerate(zip(outs, right)) if a != b)
     modes, hq, n_modes = _GOAL_CASES[i]
-    return Check(False, f"for modes {modes}, HQ {hq} on {n_modes} modes you return {outs[i]}, expected {right[i]}: "
-                        "take np.median of each list; met when the median modes equal n_modes and the median HQ "
-                        "is at least 0.9")
+    return Check(
+        False,
+        f"for modes {modes}, HQ {hq} on {n_modes} modes you return {outs[i]}, expected {right[i]}: "
+        "take np.median of each list; met when the median modes equal n_modes and the median HQ "
+        "is at least 0.9",
+    )

@@ -21,10 +21,34 @@ that is on is recorded in ``hparams``, so a checkpoint rebuilds the model):
 """
 
 from ._common import CONDITIONINGS, LABEL_DIM_MAX
-from .convnets import IMAGE_SIZES, DCGANDiscriminator, DCGANGenerator, SelfAttention, attention_sides, dcgan, dcgan_init
+from .convnets import (
+    IMAGE_SIZES,
+    DCGANDiscriminator,
+    DCGANGenerator,
+    SelfAttention,
+    attention_sides,
+    dcgan,
+    dcgan_init,
+)
 from .mlp import MLPDiscriminator, MLPGenerator, toy_gan
 from .sampling import fixed_noise, generate, render, sample_class, unchanged_buffers
 
-__all__ = ["CONDITIONINGS", "LABEL_DIM_MAX", "IMAGE_SIZES", "DCGANDiscriminator", "DCGANGenerator", "SelfAttention",
-           "attention_sides", "dcgan", "dcgan_init", "MLPDiscriminator", "MLPGenerator", "toy_gan", "fixed_noise",
-           "generate", "render", "sample_class", "unchanged_buffers"]
+__all__ = [
+    "CONDITIONINGS",
+    "LABEL_DIM_MAX",
+    "IMAGE_SIZES",
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "SelfAttention",
+    "attention_sides",
+    "dcgan",
+    "dcgan_init",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "toy_gan",
+    "fixed_noise",
+    "generate",
+    "render",
+    "sample_class",
+    "unchanged_buffers",
+]

@@ -9,8 +9,12 @@ from torch import nn
 from .._checks import positive_int
 from ._common import _check_options, _init_projection, _label_dim, _labels, _options, _spectral_norm
 
-
-IMAGE_SIZES = (16, 32, 64, 128)  # powers of two: each stride-2 layer doubles (G) or halves (D) the side
+IMAGE_SIZES = (
+    16,
+    32,
+    64,
+    128,
+)  # powers of two: each stride-2 layer doubles (G) or halves (D) the side
 
 
 def _check_image(image_size: int, channels: int, width: int) -> int:
@@ -25,16 +29,26 @@ def _check_image(image_size: int, channels: int, width: int) -> int:
 
 def attention_sides(image_size: int) -> tuple[int, ...]:
     """The feature-map sides where a DCGAN of ``image_size`` can take self-attention: 16 ≤ side < image_size."""
-    return tuple(2 ** k for k in range(4, 8) if 2 ** k < image_size)
+    return tuple(2**k for k in range(4, 8) if 2**k < image_size)
 
 
 def _check_attention(attention_at: int | None, image_size: int) -> None:
     if attention_at is None:
         return
     sides = attention_sides(image_size)
-    if isinstance(attention_at, bool) or not isinstance(attention_at, int) or attention_at not in sides:
-        allowed = f"one of {sides}" if sides else "None (no feature map is >= 16 and smaller than the image)"
-        raise ValueError(f"attention_at must be {allowed} for image_size {image_size}, got {attention_at!r}")
+    if (
+        isinstance(attention_at, bool)
+        or not isinstance(attention_at, int)
+        or attention_at not in sides
+    ):
+        allowed = (
+            f"one of {sides}"
+            if sides
+            else "None (no feature map is >= 16 and smaller than the image)"
+        )
+        raise ValueError(
+            f"attention_at must be {allowed} for image_size {image_size}, got {attention_at!r}"
+        )
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -65,7 +79,9 @@ class SelfAttention(nn.Module):
         self.f = nn.Conv2d(channels, inner, 1, bias=False)  # keys, at the attended positions i
         self.g = nn.Conv2d(channels, inner, 1, bias=False)  # queries, at the output positions j
         self.h = nn.Conv2d(channels, channels, 1, bias=False)  # values
-        self.gamma = nn.Parameter(torch.zeros(()))  # a 0-dim scalar: under bf16 autocast the output stays bf16
+        self.gamma = nn.Parameter(
+            torch.zeros(())
+        )  # a 0-dim scalar: under bf16 autocast the output stays bf16
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
         """The map ``β``: ``(B, H·W, H·W)``, row ``j`` the weights over positions ``i``; rows sum to 1."""
@@ -74,9 +90,13 @@ class SelfAttention(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         B, C, H, W = x.shape
-        q, k, v = (conv(x).flatten(2).transpose(1, 2) for conv in (self.g, self.f, self.h))  # (B, HW, ·)
+        q, k, v = (
+            conv(x).flatten(2).transpose(1, 2) for conv in (self.g, self.f, self.h)
+        )  # (B, HW, ·)
         # o = β v, by a fused kernel where there is one: β itself is (HW)² numbers per image
-        o = F.scaled_dot_product_attention(q, k, v, scale=1.0)  # (B, HW, C); SAGAN does not scale by 1/sqrt(C/8)
+        o = F.scaled_dot_product_attention(
+            q, k, v, scale=1.0
+        )  # (B, HW, C); SAGAN does not scale by 1/sqrt(C/8)
         # (B, C, H, W) in x's memory layout (empty_like keeps it): the layers after run as without the block
         o = torch.empty_like(x).copy_(o.transpose(1, 2).reshape(B, C, H, W))
         return x + self.gamma * o
@@ -95,8 +115,17 @@ class DCGANGenerator(nn.Module):
     ``spectral_norm``, ``attention_at`` (see the module docstring).
     """
 
-    def __init__(self, latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, *,
-                 num_classes: int | None = None, spectral_norm: bool = False, attention_at: int | None = None):
+    def __init__(
+        self,
+        latent_dim: int = 100,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        *,
+        num_classes: int | None = None,
+        spectral_norm: bool = False,
+        attention_at: int | None = None,
+    ):
         super().__init__()
         positive_int("latent_dim", latent_dim)
         n_up = _check_image(image_size, channels, width)
@@ -104,14 +133,25 @@ class DCGANGenerator(nn.Module):
         _check_attention(attention_at, image_size)
         self.latent_dim, self.channels, self.image_size = latent_dim, channels, image_size
         self.num_classes = num_classes
-        self.hparams = dict(latent_dim=latent_dim, channels=channels, image_size=image_size, width=width)
-        self.hparams.update(_options(num_classes, spectral_norm=spectral_norm, attention_at=attention_at))
+        self.hparams = dict(
+            latent_dim=latent_dim, channels=channels, image_size=image_size, width=width
+        )
+        self.hparams.update(
+            _options(num_classes, spectral_norm=spectral_norm, attention_at=attention_at)
+        )
         c, side = width * 2 ** (n_up - 1), 4
-        layers = [nn.ConvTranspose2d(latent_dim + _label_dim(num_classes), c, 4, 1, 0, bias=False),
-                  nn.BatchNorm2d(c), nn.ReLU(True)]
+        layers = [
+            nn.ConvTranspose2d(latent_dim + _label_dim(num_classes), c, 4, 1, 0, bias=False),
+            nn.BatchNorm2d(c),
+            nn.ReLU(True),
+        ]
         # state size: (c) x 4 x 4
         for _ in range(n_up - 1):  # each layer: (c) x s x s -> (c/2) x 2s x 2s
-            layers += [nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False), nn.BatchNorm2d(c // 2), nn.ReLU(True)]
+            layers += [
+                nn.ConvTranspose2d(c, c // 2, 4, 2, 1, bias=False),
+                nn.BatchNorm2d(c // 2),
+                nn.ReLU(True),
+            ]
             c, side = c // 2, 2 * side
             if side == attention_at:
                 layers.append(SelfAttention(c))  # state size unchanged
@@ -120,18 +160,24 @@ class DCGANGenerator(nn.Module):
         # state size: (channels) x image_size x image_size
         self.net = nn.Sequential(*layers)
         if num_classes is not None:
-            self.embed = nn.Embedding(num_classes, _label_dim(num_classes))  # e_y ~ N(0, I) at first, like z
+            self.embed = nn.Embedding(
+                num_classes, _label_dim(num_classes)
+            )  # e_y ~ N(0, I) at first, like z
         self.apply(dcgan_init)
         if spectral_norm:  # after the init: the power iteration starts from the initial weights
             _spectral_norm(self.net)
 
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if z.shape[1:] not in ((self.latent_dim,), (self.latent_dim, 1, 1)):
-            raise ValueError(f"DCGANGenerator expects noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}")
+            raise ValueError(
+                f"DCGANGenerator expects noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}"
+            )
         y = _labels("DCGANGenerator", y, len(z), self.num_classes)
         if y is not None:  # (N, latent_dim + label_dim): [z, e_y] as one 1x1 "image"
             z = torch.cat([z.reshape(len(z), self.latent_dim), self.embed(y)], 1)
-        return self.net(z.reshape(*z.shape[:2], 1, 1))  # a 1x1 "image" -> (N, channels, image_size, image_size)
+        return self.net(
+            z.reshape(*z.shape[:2], 1, 1)
+        )  # a 1x1 "image" -> (N, channels, image_size, image_size)
 
 
 class DCGANDiscriminator(nn.Module):
@@ -149,9 +195,18 @@ class DCGANDiscriminator(nn.Module):
     ``attention_at``.
     """
 
-    def __init__(self, channels: int = 3, image_size: int = 64, width: int = 64, *,
-                 num_classes: int | None = None, conditioning: str = "projection", spectral_norm: bool = False,
-                 batchnorm: bool = True, attention_at: int | None = None):
+    def __init__(
+        self,
+        channels: int = 3,
+        image_size: int = 64,
+        width: int = 64,
+        *,
+        num_classes: int | None = None,
+        conditioning: str = "projection",
+        spectral_norm: bool = False,
+        batchnorm: bool = True,
+        attention_at: int | None = None,
+    ):
         super().__init__()
         n_down = _check_image(image_size, channels, width)
         _check_options(num_classes, conditioning)
@@ -159,17 +214,26 @@ class DCGANDiscriminator(nn.Module):
         self.channels, self.image_size = channels, image_size
         self.num_classes, self.conditioning = num_classes, conditioning
         self.hparams = dict(channels=channels, image_size=image_size, width=width)
-        self.hparams.update(_options(num_classes, conditioning, spectral_norm, batchnorm, attention_at))
+        self.hparams.update(
+            _options(num_classes, conditioning, spectral_norm, batchnorm, attention_at)
+        )
         concat = num_classes is not None and conditioning == "concat"
         c, side = width, image_size // 2
-        layers = [nn.Conv2d(channels + (_label_dim(num_classes) if concat else 0), width, 4, 2, 1, bias=False),
-                  nn.LeakyReLU(0.2, True)]
+        layers = [
+            nn.Conv2d(
+                channels + (_label_dim(num_classes) if concat else 0), width, 4, 2, 1, bias=False
+            ),
+            nn.LeakyReLU(0.2, True),
+        ]
         # state size: (width) x image_size/2 x image_size/2
         if side == attention_at:
             layers.append(SelfAttention(c))
         for _ in range(n_down - 1):  # each layer: (c) x s x s -> (2c) x s/2 x s/2
-            layers += [nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False), *([nn.BatchNorm2d(2 * c)] if batchnorm else []),
-                       nn.LeakyReLU(0.2, True)]
+            layers += [
+                nn.Conv2d(c, 2 * c, 4, 2, 1, bias=False),
+                *([nn.BatchNorm2d(2 * c)] if batchnorm else []),
+                nn.LeakyReLU(0.2, True),
+            ]
             c, side = 2 * c, side // 2
             if side == attention_at:
                 layers.append(SelfAttention(c))
@@ -187,7 +251,9 @@ class DCGANDiscriminator(nn.Module):
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if x.ndim != 4 or x.shape[1:] != (self.channels, self.image_size, self.image_size):
             shape = f"(N, {self.channels}, {self.image_size}, {self.image_size})"
-            raise ValueError(f"DCGANDiscriminator expects images of shape {shape}, got {tuple(x.shape)}")
+            raise ValueError(
+                f"DCGANDiscriminator expects images of shape {shape}, got {tuple(x.shape)}"
+            )
         y = _labels("DCGANDiscriminator", y, len(x), self.num_classes)
         if y is None:
             return self.net(x).flatten()  # (N,) logits
@@ -195,12 +261,25 @@ class DCGANDiscriminator(nn.Module):
             e = self.embed(y)[:, :, None, None].expand(-1, -1, *x.shape[2:]).to(x.dtype)
             return self.net(torch.cat([x, e], 1)).flatten()
         h = self.net[:-1](x)  # φ(x): (N, c, 4, 4)
-        return self.net[-1](h).flatten() + (self.embed(y) * h.sum((2, 3))).sum(1)  # ψ(φ(x)) + ⟨e_y, Σ φ(x)⟩
+        return self.net[-1](h).flatten() + (self.embed(y) * h.sum((2, 3))).sum(
+            1
+        )  # ψ(φ(x)) + ⟨e_y, Σ φ(x)⟩
 
 
-def dcgan(latent_dim: int = 100, channels: int = 3, image_size: int = 64, width: int = 64, seed: int = 0, *,
-          num_classes: int | None = None, conditioning: str = "projection", spectral_norm: bool = False,
-          spectral_norm_G: bool = False, batchnorm_D: bool = True, attention_at: int | None = None):
+def dcgan(
+    latent_dim: int = 100,
+    channels: int = 3,
+    image_size: int = 64,
+    width: int = 64,
+    seed: int = 0,
+    *,
+    num_classes: int | None = None,
+    conditioning: str = "projection",
+    spectral_norm: bool = False,
+    spectral_norm_G: bool = False,
+    batchnorm_D: bool = True,
+    attention_at: int | None = None,
+):
     """A seeded ``(G, D)`` DCGAN pair for ``channels × image_size × image_size`` images.
 
     Options: ``num_classes`` makes both conditional (D with ``conditioning``); ``spectral_norm`` on D
@@ -209,8 +288,23 @@ def dcgan(latent_dim: int = 100, channels: int = 3, image_size: int = 64, width:
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        G = DCGANGenerator(latent_dim, channels, image_size, width, num_classes=num_classes,
-                           spectral_norm=spectral_norm_G, attention_at=attention_at)
-        D = DCGANDiscriminator(channels, image_size, width, num_classes=num_classes, conditioning=conditioning,
-                               spectral_norm=spectral_norm, batchnorm=batchnorm_D, attention_at=attention_at)
+        G = DCGANGenerator(
+            latent_dim,
+            channels,
+            image_size,
+            width,
+            num_classes=num_classes,
+            spectral_norm=spectral_norm_G,
+            attention_at=attention_at,
+        )
+        D = DCGANDiscriminator(
+            channels,
+            image_size,
+            width,
+            num_classes=num_classes,
+            conditioning=conditioning,
+            spectral_norm=spectral_norm,
+            batchnorm=batchnorm_D,
+            attention_at=attention_at,
+        )
     return G, D

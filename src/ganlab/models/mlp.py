@@ -30,18 +30,35 @@ class MLPGenerator(nn.Module):
     ``min(num_classes, 50)`` numbers per class (Mirza & Osindero 2014).
     """
 
-    def __init__(self, latent_dim: int, out_dim: int, hidden: int = 128, depth: int = 3, *,
-                 num_classes: int | None = None, spectral_norm: bool = False):
+    def __init__(
+        self,
+        latent_dim: int,
+        out_dim: int,
+        hidden: int = 128,
+        depth: int = 3,
+        *,
+        num_classes: int | None = None,
+        spectral_norm: bool = False,
+    ):
         super().__init__()
-        for name, value in (("latent_dim", latent_dim), ("out_dim", out_dim), ("hidden", hidden), ("depth", depth)):
+        for name, value in (
+            ("latent_dim", latent_dim),
+            ("out_dim", out_dim),
+            ("hidden", hidden),
+            ("depth", depth),
+        ):
             positive_int(name, value)
         _check_options(num_classes)
         self.latent_dim, self.out_dim, self.num_classes = latent_dim, out_dim, num_classes
-        self.hparams = dict(latent_dim=latent_dim, out_dim=out_dim, hidden=hidden, depth=depth)  # to rebuild it
+        self.hparams = dict(
+            latent_dim=latent_dim, out_dim=out_dim, hidden=hidden, depth=depth
+        )  # to rebuild it
         self.hparams.update(_options(num_classes, spectral_norm=spectral_norm))
         self.net = _mlp(latent_dim + _label_dim(num_classes), out_dim, hidden, depth, nn.ReLU)
         if num_classes is not None:
-            self.embed = nn.Embedding(num_classes, _label_dim(num_classes))  # e_y ~ N(0, I) at first, like z
+            self.embed = nn.Embedding(
+                num_classes, _label_dim(num_classes)
+            )  # e_y ~ N(0, I) at first, like z
         if spectral_norm:
             _spectral_norm(self.net)
 
@@ -61,8 +78,16 @@ class MLPDiscriminator(nn.Module):
     (``hidden`` features), ``ψ`` the output layer and ``e_y ∈ R^hidden`` (Miyato & Koyama 2018).
     """
 
-    def __init__(self, in_dim: int, hidden: int = 128, depth: int = 3, *, num_classes: int | None = None,
-                 conditioning: str = "concat", spectral_norm: bool = False):
+    def __init__(
+        self,
+        in_dim: int,
+        hidden: int = 128,
+        depth: int = 3,
+        *,
+        num_classes: int | None = None,
+        conditioning: str = "concat",
+        spectral_norm: bool = False,
+    ):
         super().__init__()
         for name, value in (("in_dim", in_dim), ("hidden", hidden), ("depth", depth)):
             positive_int(name, value)
@@ -71,8 +96,13 @@ class MLPDiscriminator(nn.Module):
         self.hparams = dict(in_dim=in_dim, hidden=hidden, depth=depth)
         self.hparams.update(_options(num_classes, conditioning, spectral_norm))
         concat = num_classes is not None and conditioning == "concat"
-        self.net = _mlp(in_dim + (_label_dim(num_classes) if concat else 0), 1, hidden, depth,
-                        lambda: nn.LeakyReLU(0.2))
+        self.net = _mlp(
+            in_dim + (_label_dim(num_classes) if concat else 0),
+            1,
+            hidden,
+            depth,
+            lambda: nn.LeakyReLU(0.2),
+        )
         if num_classes is not None:
             self.embed = nn.Embedding(num_classes, _label_dim(num_classes) if concat else hidden)
             if not concat:
@@ -91,9 +121,18 @@ class MLPDiscriminator(nn.Module):
         return self.net[-1](h).squeeze(1) + (self.embed(y) * h).sum(1)  # ψ(φ(x)) + ⟨e_y, φ(x)⟩
 
 
-def toy_gan(data_dim: int, latent_dim: int = 2, hidden: int = 128, depth: int = 3, seed: int = 0, *,
-            num_classes: int | None = None, conditioning: str = "concat", spectral_norm: bool = False,
-            spectral_norm_G: bool = False):
+def toy_gan(
+    data_dim: int,
+    latent_dim: int = 2,
+    hidden: int = 128,
+    depth: int = 3,
+    seed: int = 0,
+    *,
+    num_classes: int | None = None,
+    conditioning: str = "concat",
+    spectral_norm: bool = False,
+    spectral_norm_G: bool = False,
+):
     """A seeded ``(G, D)`` pair of MLPs for a ``data_dim``-dimensional toy mixture.
 
     Options: ``num_classes`` makes both conditional (D with ``conditioning``); ``spectral_norm``
@@ -101,7 +140,20 @@ def toy_gan(data_dim: int, latent_dim: int = 2, hidden: int = 128, depth: int = 
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        G = MLPGenerator(latent_dim, data_dim, hidden, depth, num_classes=num_classes, spectral_norm=spectral_norm_G)
-        D = MLPDiscriminator(data_dim, hidden, depth, num_classes=num_classes, conditioning=conditioning,
-                             spectral_norm=spectral_norm)
+        G = MLPGenerator(
+            latent_dim,
+            data_dim,
+            hidden,
+            depth,
+            num_classes=num_classes,
+            spectral_norm=spectral_norm_G,
+        )
+        D = MLPDiscriminator(
+            data_dim,
+            hidden,
+            depth,
+            num_classes=num_classes,
+            conditioning=conditioning,
+            spectral_norm=spectral_norm,
+        )
     return G, D

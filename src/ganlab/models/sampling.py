@@ -14,17 +14,30 @@ def _as_labels(G: nn.Module, y, n: int) -> torch.Tensor:
     """``y`` as an (n,) label tensor: a tensor as it is, one int repeated n times (on the CPU)."""
     if isinstance(y, torch.Tensor):
         if y.shape != (n,):
-            raise ValueError(f"labels y must have shape ({n},), one per sample, got {tuple(y.shape)}")
+            raise ValueError(
+                f"labels y must have shape ({n},), one per sample, got {tuple(y.shape)}"
+            )
         return y
     num_classes = getattr(G, "num_classes", None)
-    if isinstance(y, bool) or not isinstance(y, int) or num_classes is None or not 0 <= y < num_classes:
-        allowed = f"an int in 0..{num_classes - 1} or an ({n},) tensor" if num_classes else "None (G is unconditional)"
+    if (
+        isinstance(y, bool)
+        or not isinstance(y, int)
+        or num_classes is None
+        or not 0 <= y < num_classes
+    ):
+        allowed = (
+            f"an int in 0..{num_classes - 1} or an ({n},) tensor"
+            if num_classes
+            else "None (G is unconditional)"
+        )
         raise ValueError(f"labels y must be {allowed}, got {y!r}")
     return torch.full((n,), y, dtype=torch.long)
 
 
 @torch.no_grad()
-def generate(G: nn.Module, n: int, generator: torch.Generator | None = None, y=None) -> torch.Tensor:
+def generate(
+    G: nn.Module, n: int, generator: torch.Generator | None = None, y=None
+) -> torch.Tensor:
     """``n`` samples ``G(z)``, ``z ~ N(0, I)``, on G's device, without gradients.
 
     For a conditional G, ``G(z, y)``: ``y`` is an ``(n,)`` label tensor or one class for all; None
@@ -53,8 +66,9 @@ def unchanged_buffers(module: nn.Module):
 
 
 @torch.no_grad()
-def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: bool = True, *,
-           y=None) -> torch.Tensor:
+def render(
+    G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: bool = True, *, y=None
+) -> torch.Tensor:
     """``G(z)`` on the CPU, in batches, without gradients and without changing G's buffers.
 
     ``batch_stats``: normalise with the statistics of the batch (train mode, as during training);
@@ -69,8 +83,12 @@ def render(G: nn.Module, z: torch.Tensor, batch_size: int = 1000, batch_stats: b
             if y is None:
                 return torch.cat([G(part.to(device)).float().cpu() for part in z.split(batch_size)])
             y = _as_labels(G, y, len(z))
-            return torch.cat([G(part.to(device), labels.to(device)).float().cpu()
-                              for part, labels in zip(z.split(batch_size), y.split(batch_size))])
+            return torch.cat(
+                [
+                    G(part.to(device), labels.to(device)).float().cpu()
+                    for part, labels in zip(z.split(batch_size), y.split(batch_size))
+                ]
+            )
     finally:
         G.train(was_training)
 
@@ -80,11 +98,15 @@ def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
-def sample_class(G: nn.Module, label: int, n: int = 64, seed: int = 1234, batch_stats: bool = True) -> torch.Tensor:
+def sample_class(
+    G: nn.Module, label: int, n: int = 64, seed: int = 1234, batch_stats: bool = True
+) -> torch.Tensor:
     """``n`` samples of class ``label`` from a conditional G, ``G(z, label)`` with ``z = fixed_noise(n, ·, seed)``,
     on the CPU as :func:`render` gives them: the same seed gives every class the same ``z``."""
     if getattr(G, "num_classes", None) is None:
-        raise ValueError(f"sample_class needs a conditional G (built with num_classes=K), got {type(G).__name__} "
-                         "with num_classes=None")
+        raise ValueError(
+            f"sample_class needs a conditional G (built with num_classes=K), got {type(G).__name__} "
+            "with num_classes=None"
+        )
     positive_int("n", n)
     return render(G, fixed_noise(n, G.latent_dim, seed), batch_stats=batch_stats, y=label)
