@@ -121,12 +121,21 @@ def test_view_bundle_of_an_ipywidgets_7_widget_comes_from_its_model_id():
 
 
 def test_in_colab_the_widget_is_displayed_plainly_and_drawn_live(monkeypatch):
-    monkeypatch.setitem(sys.modules, "google.colab", types.ModuleType("google.colab"))
+    colab, output = types.ModuleType("google.colab"), types.ModuleType("google.colab.output")
+    managers = []
+    output.enable_custom_widget_manager = lambda: managers.append(True)
+    colab.output = output
+    google = sys.modules.get("google") or types.ModuleType("google")
+    monkeypatch.setitem(sys.modules, "google", google)
+    monkeypatch.setattr(google, "colab", colab, raising=False)
+    monkeypatch.setitem(sys.modules, "google.colab", colab)
+    monkeypatch.setitem(sys.modules, "google.colab.output", output)
     shown, calls = [], []
     monkeypatch.setattr("IPython.display.display", lambda *args, **kwargs: shown.append(args))
     widgets.interact(lambda a=1.0: show(a, calls=calls), a=(0.0, 2.0))
     assert len(shown) == 1 and isinstance(shown[0][0], ipywidgets.VBox)
     assert calls == [(1.0, "x")]  # drawn once, live, into the Output
+    assert managers == ([True] if ipywidgets.__version__.startswith("8") else [])
     plt.close("all")
 
 

@@ -34,6 +34,16 @@ def in_colab() -> bool:
     return "google.colab" in sys.modules
 
 
+def colab_widget_manager() -> None:
+    """Colab renders ipywidgets 7 itself; for ipywidgets 8 it needs its custom widget manager."""
+    import ipywidgets
+
+    if int(ipywidgets.__version__.split(".")[0]) >= 8:
+        from google.colab import output
+
+        output.enable_custom_widget_manager()
+
+
 def render(fn: Callable, settings: dict) -> np.ndarray:
     """Call ``fn(**settings)`` without showing its figure; return the figure as an RGBA array
     (height, width, 4) of uint8. ``fn`` must draw exactly one new figure."""
@@ -197,6 +207,7 @@ def interact(fn: Callable, static: dict[str, dict] | list[dict] | None = None, *
 
     box, redraw, note, bundle = build(fn, static, **controls)
     if bundle is None:  # Colab's widget manager: the plain way, the first figure drawn live
+        colab_widget_manager()
         display(box)
         redraw()
         return
