@@ -376,10 +376,7 @@ class Converter:
 
     # blocks -------------------------------------------------------------------------------
     def convert(self, text: str) -> str:
-        out = self.blocks(text.splitlines(keepends=True))
-        text = "".join(out)
-        text = re.sub(r"\n{3,}", "\n\n", text).strip("\n")
-        return text
+        return "".join(self.blocks(text.splitlines(keepends=True))).strip("\n")
 
     def blocks(self, lines: list[str]) -> list[str]:
         out: list[str] = []
