@@ -38,13 +38,14 @@ GITHUB_URL = re.compile(
 )
 
 SETUP_CELL = """\
-# Set-up: install ganlab {version} where it is missing or another version (as in Colab).
+# Set-up: install ganlab {version} where it is missing or another version (Colab);
+# pip keeps the torch and numpy there. Locally there is nothing to install.
 import sys
 try:
     import ganlab
 except ImportError:
     ganlab = None
-if getattr(ganlab, "__version__", None) != "{version}":  # pip keeps Colab's torch and numpy
+if getattr(ganlab, "__version__", None) != "{version}":
     %pip install -q "{dist} @ git+{repo_url}@v{version}"
     for module in [m for m in sys.modules if m.split(".")[0] == "ganlab"]:
         del sys.modules[module]  # forget another version imported above

@@ -45,15 +45,14 @@ def setup_cell_source(chapter: str) -> str:
     missing or another version (as in Colab), and prints version, profile, device and minutes."""
     url = CONFIG["repository"]["url"]
     return (
-        f"# Set-up: install ganlab {VERSION} where it is missing or another version"
-        " (as in Colab).\n"
+        f"# Set-up: install ganlab {VERSION} where it is missing or another version (Colab);\n"
+        "# pip keeps the torch and numpy there. Locally there is nothing to install.\n"
         "import sys\n"
         "try:\n"
         "    import ganlab\n"
         "except ImportError:\n"
         "    ganlab = None\n"
-        f'if getattr(ganlab, "__version__", None) != "{VERSION}":'
-        "  # pip keeps Colab's torch and numpy\n"
+        f'if getattr(ganlab, "__version__", None) != "{VERSION}":\n'
         f'    %pip install -q "{DIST} @ git+{url}@v{VERSION}"\n'
         '    for module in [m for m in sys.modules if m.split(".")[0] == "ganlab"]:\n'
         "        del sys.modules[module]  # forget another version imported above\n"
@@ -200,7 +199,7 @@ def test_the_setup_cell_installs_only_where_ganlab_is_missing_or_another_version
         assert run["chapter"] == "07_failure_modes", case
         first, second = run["printed"].strip().splitlines()
         assert first.startswith(f"ganlab {VERSION} | profile: quick | device: "), case
-        assert second.startswith("07_failure_modes: quick profile about "), case
+        assert second.startswith("minutes: quick ~"), case
 
 
 def test_set_repository_retargets_a_fork_in_one_command(tmp_path):

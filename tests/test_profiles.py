@@ -74,14 +74,13 @@ def test_describe_names_version_profile_device_and_the_chapter_minutes(monkeypat
         f"torch {torch.__version__}"
     )
     quick, full = profiles.MINUTES["08_dcgan"]
-    assert second.startswith(f"08_dcgan: quick profile about {quick:g} min on a 2-core CPU; ")
-    assert second.endswith(
-        "full profile not measured yet" if full is None else f"about {full:g} min on a T4 GPU"
+    assert second == f"minutes: quick ~{quick:g} (2-core CPU), " + (
+        "full not measured yet" if full is None else f"full ~{full:g} (T4 GPU)"
     )
     machine(monkeypatch, cuda=True, mps=False)
     monkeypatch.delenv("GANLAB_DEVICE")
     assert "| profile: full | device: cuda (Mock GPU) |" in ganlab.describe()
-    assert ganlab.describe().split("\n")[1].startswith("08_dcgan: full profile")  # active first
+    assert ganlab.describe().split("\n")[1].startswith("minutes: full")  # the active one first
 
 
 def test_full_chapters_choose_the_profile_per_chapter(monkeypatch):

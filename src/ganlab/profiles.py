@@ -27,24 +27,25 @@ import torch
 PROFILES = ("quick", "full")
 DEVICES = ("cuda", "mps", "cpu")
 
-# Expected minutes per chapter: (quick, full), None where not measured yet. Quick: nbval's
-# time for the notebook on a 2-core CPU with one torch thread (what CI runs); full: a T4 (Colab's
-# free GPU), or estimated from a measured ratio. Update this table when a chapter is re-measured
-# (bench/results/ holds the runs); tests/test_profile_and_plots.py checks that every chapter of
-# the book has a row.
+# Expected minutes per chapter: (quick, full), None where not measured yet. Quick: nbval's wall
+# time for the notebook on a 2-core CPU with one torch thread, rounded up to half a minute (the
+# values below were measured on a shared 2-core machine under load, so they are upper bounds);
+# full: a T4 (Colab's free GPU), or estimated from a measured ratio. Update this table when a
+# chapter is re-measured (bench/results/ holds the runs); tests/test_profiles.py checks that every
+# chapter of the book has a row and a quick value.
 MINUTES: dict[str, tuple[float | None, float | None]] = {
-    "01_implicit_models": (1.5, None),
-    "02_learning_by_comparison": (1.5, None),
-    "03_game": (1.0, None),
-    "04_optimal_discriminator": (1.5, None),
-    "05_training_algorithm": (4.0, None),
-    "06_saturation": (1.5, None),
-    "07_failure_modes": (8.0, None),
-    "08_dcgan": (3.0, None),
+    "01_implicit_models": (1.0, None),
+    "02_learning_by_comparison": (1.0, None),
+    "03_game": (2.0, None),
+    "04_optimal_discriminator": (2.0, None),
+    "05_training_algorithm": (7.5, None),
+    "06_saturation": (3.0, None),
+    "07_failure_modes": (10.0, None),
+    "08_dcgan": (2.5, None),
     "09_fgan": (2.0, None),
-    "10_wgan": (2.5, None),
-    "11_conditional": (2.5, None),
-    "12_bakeoff": (2.0, None),
+    "10_wgan": (3.5, None),
+    "11_conditional": (2.0, None),
+    "12_bakeoff": (1.5, None),
     "failure_gallery": (1.5, None),
 }
 
@@ -148,8 +149,9 @@ def default_device() -> str:
 
 
 def expected_minutes(chapter: str | None = None) -> str:
-    """How long ``chapter`` (default: the one named by :func:`begin_chapter`) takes, in the
-    active profile first, as a phrase for the set-up line; ``""`` when no chapter is named."""
+    """How long ``chapter`` (default: the one named by :func:`begin_chapter`) takes, the active
+    profile first: ``"minutes: quick ~1.5 (2-core CPU), full not measured yet"``; ``""`` when
+    no chapter is named."""
     chapter = chapter or _chapter
     if chapter is None:
         return ""
@@ -158,10 +160,11 @@ def expected_minutes(chapter: str | None = None) -> str:
     phrases = []
     for name in sorted(PROFILES, key=lambda p: p != active):
         minutes = row[PROFILES.index(name)]
-        where = "a 2-core CPU" if name == "quick" else "a T4 GPU"
-        amount = "not measured yet" if minutes is None else f"about {minutes:g} min on {where}"
-        phrases.append(f"{name} profile {amount}")
-    return f"{chapter}: " + "; ".join(phrases)
+        where = "2-core CPU" if name == "quick" else "T4 GPU"
+        phrases.append(
+            f"{name} not measured yet" if minutes is None else f"{name} ~{minutes:g} ({where})"
+        )
+    return "minutes: " + ", ".join(phrases)
 
 
 def describe() -> str:
