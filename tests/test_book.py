@@ -7,17 +7,28 @@ directives, the table of contents.
 """
 
 import json
+import os
+import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 import yaml
+from packaging.requirements import Requirement
+
+import ganlab
 
 ROOT = Path(__file__).resolve().parents[1]
 BOOK = ROOT / "book"
 CONFIG = yaml.safe_load((ROOT / "_config.yml").read_text())
 NOTEBOOKS = sorted(BOOK.glob("*.ipynb"))
+PYPROJECT_TEXT = (ROOT / "pyproject.toml").read_text()
+DIST = re.search(r'(?m)^name = "([^"]+)"', PYPROJECT_TEXT).group(1)
+VERSION = ganlab.__version__
+sys.path.insert(0, str(ROOT / "scripts"))
+import set_repository  # noqa: E402
 
 
 def toc_files() -> list[str]:
@@ -28,16 +39,25 @@ def toc_files() -> list[str]:
     return files
 
 
-def setup_cell_source() -> str:
-    """The set-up cell every chapter starts with; the install URL is the repository in _config.yml."""
+def setup_cell_source(chapter: str) -> str:
+    """The set-up cell chapter ``chapter`` starts with: it installs the pinned release of the
+    distribution named in pyproject.toml from the repository in _config.yml, where ganlab is
+    missing or another version (as in Colab), and prints version, profile, device and minutes."""
     url = CONFIG["repository"]["url"]
     return (
-        "# Set-up: in Colab, install ganlab (keeping Colab's own torch); locally there is nothing to install.\n"
+        f"# Set-up: install ganlab {VERSION} where it is missing or another version (Colab);\n"
+        "# pip keeps the torch and numpy there. Locally there is nothing to install.\n"
         "import sys\n"
-        'if "google.colab" in sys.modules:\n'
-        f'    %pip install -q "ganlab @ git+{url}"\n'
-        "import ganlab\n"
-        "print(ganlab.describe())"
+        "try:\n"
+        "    import ganlab\n"
+        "except ImportError:\n"
+        "    ganlab = None\n"
+        f'if getattr(ganlab, "__version__", None) != "{VERSION}":\n'
+        f'    %pip install -q "{DIST} @ git+{url}@v{VERSION}"\n'
+        '    for module in [m for m in sys.modules if m.split(".")[0] == "ganlab"]:\n'
+        "        del sys.modules[module]  # forget another version imported above\n"
+        "    import ganlab\n"
+        f'print(ganlab.begin_chapter("{chapter}"))'
     )
 
 
@@ -63,7 +83,8 @@ def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
 def test_notebook_is_committed_without_outputs(path):
     for cell in code_cells(path):
         assert cell["outputs"] == [] and cell["execution_count"] is None, (
-            f"{path.name}: clear the outputs before committing (the book and nbval execute the notebooks)"
+            f"{path.name}: clear the outputs before committing"
+            " (the book and nbval execute the notebooks)"
         )
 
 
@@ -73,16 +94,149 @@ def test_notebook_starts_with_the_setup_cell(path):
     assert cells[0]["cell_type"] == "markdown" and cells[0]["source"][0].startswith("("), (
         f"{path.name}: the first cell is the title with a (label)= target"
     )
-    assert "".join(code_cells(path)[0]["source"]) == setup_cell_source()
+    assert "".join(code_cells(path)[0]["source"]) == setup_cell_source(path.stem), (
+        f"{path.name}: run `python scripts/set_repository.py` to write the set-up cells"
+    )
+    assert path.stem in ganlab.profiles.MINUTES, f"{path.name}: no row in ganlab.profiles.MINUTES"
 
 
-def test_the_install_url_is_the_configured_repository():
-    assert setup_cell_source().count(CONFIG["repository"]["url"]) == 1
+def test_set_repository_writes_the_setup_cell_this_test_expects():
+    repo = set_repository.read()
+    assert repo.url == CONFIG["repository"]["url"] and repo.dist == DIST
+    assert repo.setup_cell("04_optimal_discriminator") == setup_cell_source(
+        "04_optimal_discriminator"
+    )
+
+
+def test_the_install_is_the_pinned_release_of_the_configured_repository():
+    requirement = Requirement(set_repository.read().install())
+    assert (
+        requirement.name == DIST
+        and requirement.url == f"git+{CONFIG['repository']['url']}@v{VERSION}"
+    )
+    assert setup_cell_source("x").count(CONFIG["repository"]["url"]) == 1
     assert CONFIG["launch_buttons"]["colab_url"] == "https://colab.research.google.com"
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11+
+    project = tomllib.loads(PYPROJECT_TEXT)["project"]
+    assert project["dynamic"] == ["version"]  # the version has one place: ganlab.__version__
+    assert project["license"] == "MIT" and project["license-files"] == ["LICENSE"]
+    assert project["urls"]["Repository"] == CONFIG["repository"]["url"]
+    for dependency in project["dependencies"]:  # Colab's torch and numpy stay
+        if Requirement(dependency).name in ("torch", "numpy"):
+            assert all(spec.operator == ">=" for spec in Requirement(dependency).specifier), (
+                dependency
+            )
+
+
+def test_every_place_names_the_configured_repository():
+    assert set_repository.problems() == [], "run `python scripts/set_repository.py`"
+    citation = yaml.safe_load((ROOT / "CITATION.cff").read_text())
+    assert citation["repository-code"] == CONFIG["repository"]["url"]
+    assert citation["version"] == VERSION and citation["cff-version"] == "1.2.0"
+
+
+SETUP_HARNESS = r"""
+import contextlib, importlib.abc, io, json, sys, types
+from IPython.core.inputtransformer2 import TransformerManager
+
+code = TransformerManager().transform_cell(sys.argv[1])  # %pip -> get_ipython().run_line_magic
+blocked = {"on": False}
+
+class Block(importlib.abc.MetaPathFinder):  # ganlab not installed, until "pip" installs it
+    def find_spec(self, name, path=None, target=None):
+        if blocked["on"] and name.split(".")[0] == "ganlab":
+            raise ImportError(f"No module named {name!r}")
+
+sys.meta_path.insert(0, Block())
+
+def run(case):
+    for name in [m for m in sys.modules if m.split(".")[0] == "ganlab"]:
+        del sys.modules[name]
+    if case == "missing":
+        blocked["on"] = True
+    if case == "other version":
+        old = types.ModuleType("ganlab"); old.__version__ = "0.0.1"
+        sys.modules["ganlab"], sys.modules["ganlab.old"] = old, types.ModuleType("ganlab.old")
+    calls = []
+
+    class Shell:
+        def run_line_magic(self, name, line):
+            calls.append([name, line])
+            blocked["on"] = False
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        exec(code, {"get_ipython": Shell})
+    ganlab = sys.modules["ganlab"]
+    return {"calls": calls, "printed": out.getvalue(), "version": ganlab.__version__,
+            "old": "ganlab.old" in sys.modules, "chapter": ganlab.profiles._chapter}
+
+print(json.dumps({case: run(case) for case in ["installed", "missing", "other version"]}))
+"""
+
+
+def test_the_setup_cell_installs_only_where_ganlab_is_missing_or_another_version(tmp_path):
+    """The cell run as IPython would (``%pip`` becomes a call we record): nothing to install
+    here; one pip call with the pinned release where the import fails or finds 0.0.1, and then
+    the right version imported afresh; every time the version, profile, device and minutes."""
+    source = setup_cell_source("07_failure_modes")
+    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), GANLAB_QUICK="1")
+    result = subprocess.run(
+        [sys.executable, "-c", SETUP_HARNESS, source],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=env,
+        cwd=tmp_path,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    runs = json.loads(result.stdout.strip().splitlines()[-1])
+    install = ["pip", f'install -q "{set_repository.read().install()}"']
+    assert runs["installed"]["calls"] == []
+    assert runs["missing"]["calls"] == [install] and runs["other version"]["calls"] == [install]
+    for case, run in runs.items():
+        assert run["version"] == VERSION and not run["old"], case
+        assert run["chapter"] == "07_failure_modes", case
+        first, second = run["printed"].strip().splitlines()
+        assert first.startswith(f"ganlab {VERSION} | profile: quick | device: "), case
+        assert second.startswith("minutes: quick ~"), case
+
+
+def test_set_repository_retargets_a_fork_in_one_command(tmp_path):
+    for name in ["_config.yml", "pyproject.toml", "CITATION.cff", "README.md"]:
+        shutil.copy(ROOT / name, tmp_path / name)
+    shutil.copytree(BOOK, tmp_path / "book", ignore=shutil.ignore_patterns("_static", "*.bib"))
+    (tmp_path / "src" / "ganlab").mkdir(parents=True)
+    shutil.copy(ROOT / "src" / "ganlab" / "__init__.py", tmp_path / "src" / "ganlab")
+    old = set_repository.read()
+    changed = set_repository.apply("some-one/gan-notes", root=tmp_path)
+    assert {p.name for p in changed} >= {
+        "_config.yml",
+        "pyproject.toml",
+        "CITATION.cff",
+        "README.md",
+    }
+    assert set_repository.problems(root=tmp_path) == []
+    new = set_repository.read(tmp_path)
+    assert (new.slug, new.pages) == ("some-one/gan-notes", "https://some-one.github.io/gan-notes/")
+    for path in [*tmp_path.glob("*.*"), *(tmp_path / "book").glob("*")]:
+        text = path.read_text().lower()
+        assert old.slug.lower() not in text and old.pages not in text, path.name
+    chapter12 = (tmp_path / "book" / "12_bakeoff.ipynb").read_text()
+    assert "raw.githubusercontent.com/some-one/gan-notes/main/bench/results" in chapter12
+    with pytest.raises(ValueError, match="is not OWNER/NAME"):
+        set_repository.apply("not a slug", root=tmp_path)
+    (tmp_path / "README.md").write_text(
+        (tmp_path / "README.md").read_text() + "\nhttps://github.com/other/fork\n"
+    )
+    assert set_repository.problems(root=tmp_path) == [
+        "README.md: github.com/other/fork is not some-one/gan-notes"
+    ]
 
 
 def build(out: Path, *flags: str) -> Path:
-    """Build the book with scripts/build_book.py, notebooks not executed (nbval runs them); return the HTML folder."""
+    """Build the book with scripts/build_book.py, notebooks not executed (nbval runs them);
+    return the HTML folder."""
     result = subprocess.run(
         [
             sys.executable,
@@ -100,6 +254,64 @@ def build(out: Path, *flags: str) -> Path:
     return out / "_build" / "html"
 
 
+COLAB = "https://colab.research.google.com/github/"
+NUMBERED = re.compile(r"^(Exercise|Fig\.|Table|[A-Z][a-z]+) \d+$")
+
+
+def check_colab_set(html: Path, out: Path, student: bool) -> None:
+    """The Colab notebooks of one edition against that edition's HTML: every launch button
+    opens a converted notebook on the edition's branch; every link of a notebook into the
+    published book reaches a page and an id that this build has, and a numbered link text
+    ("Exercise 14", "Proposition 4") is the number the page shows there."""
+    from bs4 import BeautifulSoup
+
+    flags = ["--colab", "--student", str(out)] if student else ["--colab", str(out)]
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "scripts" / "build_book.py"), *flags],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    repo = set_repository.read()
+    branch = CONFIG["repository"]["branch"] + ("-student" if student else "")
+    launches = 0
+    for path in NOTEBOOKS:
+        page = BeautifulSoup((html / "book" / f"{path.stem}.html").read_text(), "html.parser")
+        for a in page.find_all("a", href=re.compile("^" + re.escape(COLAB))):
+            slug, _, rest = a["href"].removeprefix(COLAB).partition("/blob/")
+            on_branch, _, file = rest.partition("/")
+            assert (slug, on_branch) == (repo.slug, branch), a["href"]
+            assert (out / file).is_file(), f"{a['href']}: no converted notebook {file}"
+            launches += 1
+    assert launches >= len(NOTEBOOKS)
+    site = repo.pages + ("student/" if student else "")
+    pages: dict[Path, BeautifulSoup] = {}
+    links = 0
+    for notebook in sorted((out / "book").glob("*.ipynb")):
+        cells = json.loads(notebook.read_text())["cells"]
+        text = "".join("".join(c["source"]) for c in cells if c["cell_type"] == "markdown")
+        for shown, url in re.findall(r"\[([^\]]*)\]\((https?://[^)\s]+)\)", text):
+            if url.startswith(repo.pages + "_images/"):
+                url = site + url.removeprefix(repo.pages)
+            if not url.startswith(site):
+                continue
+            file, _, anchor = url.removeprefix(site).partition("#")
+            target = html / file
+            assert target.is_file(), f"{notebook.name}: {url}: no such page"
+            if target not in pages and target.suffix == ".html":
+                pages[target] = BeautifulSoup(target.read_text(), "html.parser")
+            if anchor:
+                element = pages[target].find(id=anchor)
+                assert element is not None, f"{notebook.name}: {url}: no id {anchor}"
+                if NUMBERED.match(shown):
+                    assert shown in element.get_text(" "), f"{notebook.name}: {shown} at {url}"
+            links += 1
+        for src in re.findall(r'<img src="([^"]+)"', text):
+            assert (html / "_images" / Path(src).name).is_file(), f"{notebook.name}: {src}"
+    assert links > 150  # citations, cross-references, the edition note (197 in the student set)
+
+
 def test_book_builds_with_warnings_as_errors(tmp_path):
     html = build(tmp_path)
     for name in toc_files():
@@ -112,6 +324,9 @@ def test_book_builds_with_warnings_as_errors(tmp_path):
         "Generative adversarial nets" in bibliography
         and bibliography.count('role="doc-biblioentry"') >= 8
     )
+    assert 'id="cite-goodfellow2014gan"' in bibliography  # bibtex_cite_id: Colab links use it
+    assert "CC BY 4.0" in chapter  # the footer names the licence of the text
+    check_colab_set(html, tmp_path / "colab", student=False)
 
 
 def test_student_build_has_exercises_but_no_solutions(tmp_path):
@@ -126,13 +341,17 @@ def test_student_build_has_exercises_but_no_solutions(tmp_path):
     assert (
         "replace with your answer" in (html / "book" / "04_optimal_discriminator.html").read_text()
     )
+    check_colab_set(html, tmp_path / "colab-student", student=True)
 
 
 def test_strip_solutions_handles_nested_fences_and_keeps_the_rest():
     sys.path.insert(0, str(ROOT / "scripts"))
     from build_book import strip_solutions
 
-    text = "intro\n````{solution} ex-a\n:class: dropdown\n```python\nx = 1\n```\n````\nafter\n:::{solution} ex-b\nno\n:::\nend\n"
+    text = (
+        "intro\n````{solution} ex-a\n:class: dropdown\n```python\nx = 1\n```\n````\n"
+        "after\n:::{solution} ex-b\nno\n:::\nend\n"
+    )
     assert strip_solutions(text) == "intro\nafter\nend\n"
     with pytest.raises(ValueError, match="unclosed"):
         strip_solutions("```{solution} ex-c\nnever closed\n")

@@ -20,6 +20,7 @@ from . import (
     sweep,
     theory,
     training,
+    widgets,
 )
 from .losses import LOSSES, GANLoss, get_loss
 from .mixtures import GaussianMixture, bimodal_1d, by_name, grid, mixture_1d, ring
@@ -32,7 +33,7 @@ from .models import (
     generate,
     toy_gan,
 )
-from .profiles import default_device, describe, is_quick, pick, profile
+from .profiles import begin_chapter, default_device, describe, is_quick, pick, profile
 from .training import History, TrainConfig, TrainingDiverged, every, train
 
 __version__ = "0.1.0"
