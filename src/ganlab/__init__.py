@@ -1,7 +1,10 @@
 """ganlab: GANs you can check — toy mixtures with exact densities, the training loop, theory and metrics."""
 
+__version__ = "0.1.0"
+
 from . import (
     checkpoint,
+    config,
     data,
     distributed,
     exercises,
@@ -33,6 +36,5 @@ from .models import (
     toy_gan,
 )
 from .profiles import default_device, describe, is_quick, pick, profile
-from .training import History, TrainConfig, TrainingDiverged, every, train
-
-__version__ = "0.1.0"
+from .config import TrainConfig
+from .training import History, TrainingDiverged, every, train

@@ -52,11 +52,12 @@ from torch.func import vmap
 from tqdm.auto import tqdm
 
 from ._checks import positive_int
+from .config import TrainConfig, sweep_refusals
 from .losses import get_loss
 from .metrics import ModeCoverage, mode_coverage
 from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, toy_gan
-from .training import History, TrainConfig
+from .training import History
 
 _TRACES = (
     "loss_d",
@@ -64,19 +65,6 @@ _TRACES = (
     "d_real",
     "d_fake",
 )  # the per-step fields of a History, in train()'s order
-# TrainConfig options for single runs that a sweep does not implement, with the value it needs.
-# (fused_adam is ignored: a sweep uses BatchedAdam, which only rounds differently from a fused Adam.)
-_SINGLE_RUN_ONLY = {
-    "bf16": False,
-    "channels_last": False,
-    "compile": False,
-    "cuda_graph": False,
-    "reuse_fake": False,
-    "checkpoint_path": None,
-    "sync_batchnorm": False,
-    "r1": 0.0,
-    "r2": 0.0,
-}
 
 
 class StackedMLP:
@@ -471,12 +459,14 @@ def run(
     """
     if not isinstance(mixture, GaussianMixture):
         raise ValueError(f"mixture must be a ganlab GaussianMixture, got {type(mixture).__name__}")
-    for name, needed in _SINGLE_RUN_ONLY.items():
-        if getattr(cfg, name, needed) != needed:
-            raise ValueError(
-                f"sweep.run does not support cfg.{name}={getattr(cfg, name)!r}; leave it at "
-                f"{needed!r} (train() supports it for single runs)"
-            )
+    refused = sweep_refusals(cfg)
+    if refused:
+        got = ", ".join(f"cfg.{name}={value!r}" for name, (value, _) in refused.items())
+        needed = ", ".join(f"{name}={needed!r}" for name, (_, needed) in refused.items())
+        raise ValueError(
+            f"sweep.run does not support {got}; leave {needed} (train() supports them for "
+            "single runs)"
+        )
     loss = get_loss(cfg.loss)
     if loss.clip is not None or loss.gradient_penalty:
         raise ValueError(

@@ -20,11 +20,11 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import cudagraph, distributed
-from ._checks import choice, positive, positive_int
+from . import config, cudagraph, distributed
+from ._checks import positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .losses import LOSSES, get_loss
-from .profiles import default_device
+from .config import TrainConfig
+from .losses import get_loss
 from .regularizers import clip_weights_, regularizers_for, total_penalty
 
 
@@ -37,98 +37,6 @@ class TrainingDiverged(RuntimeError):
             f"training diverged at step {step}: {what} is not finite; "
             "lower lr_d / lr_g, or check the data for NaN or huge values"
         )
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run. Override with ``dataclasses.replace(cfg, ...)``."""
-
-    num_steps: int = 2000  # generator updates
-    batch_real: int = 256  # N_real: real samples per discriminator step
-    batch_fake: int = 256  # N_fake: generated samples per discriminator step
-    batch_g: int = 256  # generated samples per generator step
-    k_disc: int = 1  # discriminator steps per generator step; K = 1 as in Goodfellow et al.
-    lr_g: float = 1e-3  # Adam step sizes; toy MLPs tolerate more than the DCGAN's 2e-4
-    lr_d: float = 1e-3
-    betas: tuple[float, float] = (0.5, 0.999)  # beta1 = 0.5 damps the oscillation (Radford et al.)
-    loss: str = "nonsaturating"  # a key of ganlab.losses.LOSSES (wgan clips D, wgan-gp adds its gradient penalty)
-    r1: float = 0.0  # gamma of the R1 penalty gamma/2 E|grad D(x_real)|^2 on D (Mescheder et al. 2018); 0: none
-    r2: float = 0.0  # the same on generated samples (R2)
-    seed: int = 0  # seeds the data and noise draws (seed the models where you build them)
-    device: str = "auto"  # "auto" picks cuda when present, else cpu
-    log_every: int = 50  # losses reach the History (and are checked for NaN) every n steps
-    progress: bool = True  # show a tqdm progress bar
-    # Speed (bench/dcgan.py measures each). All off by default: the plain loop is the one the book teaches.
-    bf16: bool = (
-        False  # bfloat16 autocast for forward passes; weights, Adam state and losses stay float32
-    )
-    channels_last: bool = (
-        False  # NHWC layout for images and conv weights: faster convolutions on GPUs
-    )
-    # torch.compile G and D: minutes of compiling on a CPU, pays off on long GPU runs. With compile on,
-    # channels_last is left to the compiler (inductor picks conv layouts itself; torch 2.11's inductor
-    # failed on the NHWC weight gradient of the generator's 1x1-input first layer).
-    compile: bool = False
-    compile_backend: str = (
-        "inductor"  # "aot_eager" traces the graphs without generating kernels (quick tests)
-    )
-    compile_mode: str | None = (
-        None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
-    )
-    # Replay each whole step (D and G updates, Adam, EMA) as one CUDA graph after 3 ordinary steps:
-    # removes the per-kernel launch cost that leaves a GPU idle at small batches (ganlab.cudagraph).
-    # CUDA only; not with compile, several processes or gradient penalties. Same draws as without.
-    cuda_graph: bool = False
-    fused_adam: bool | None = (
-        None  # Adam's update as one fused kernel; None: on for CUDA, off on CPU
-    )
-    reuse_fake: bool = (
-        False  # the G step reuses the last D step's fake batch (batch_fake): one G forward fewer
-    )
-    ema_decay: float = (
-        0.999  # G_ema <- decay * G_ema + (1 - decay) * G after each step, if train() gets a G_ema
-    )
-    # Checkpoints: the whole training state, saved atomically; continue with train(..., resume=path).
-    checkpoint_path: str | None = None  # None: no checkpoints
-    checkpoint_every: int = (
-        1000  # generator steps between checkpoints (one is also written at the end)
-    )
-    # Several processes (torchrun; see ganlab.distributed): batches are global and split over the processes.
-    sync_batchnorm: bool = (
-        False  # share batch-norm statistics across GPUs, so N GPUs normalise like one
-    )
-
-    def __post_init__(self):
-        for name in (
-            "num_steps",
-            "batch_real",
-            "batch_fake",
-            "batch_g",
-            "k_disc",
-            "log_every",
-            "checkpoint_every",
-        ):
-            positive_int(name, getattr(self, name))
-        for name in ("r1", "r2"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0 <= value < float("inf")
-            ):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        positive("lr_g", self.lr_g)
-        positive("lr_d", self.lr_d)
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        choice("loss", self.loss, list(LOSSES))
-        if not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
-
-    def resolved_device(self) -> torch.device:
-        return torch.device(default_device() if self.device == "auto" else self.device)
 
 
 @dataclass
@@ -309,24 +217,6 @@ def fit_discriminator(
     return losses
 
 
-_MUST_MATCH = (
-    "batch_real",
-    "batch_fake",
-    "batch_g",
-    "k_disc",
-    "lr_g",
-    "lr_d",
-    "betas",
-    "loss",
-    "seed",
-    "bf16",
-    "reuse_fake",
-    "ema_decay",
-    "r1",
-    "r2",
-)  # settings a resumed run may not change
-
-
 def _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history) -> dict:
     """The whole training state as plain data (loadable with ``weights_only=True``)."""
     return {
@@ -353,11 +243,9 @@ def _restore(state, cfg, G, D, opt_g, opt_d, gen, G_ema) -> tuple[int, History]:
     """Load a :func:`_snapshot` into the live objects; return its step and History."""
     if state.get("format") != "ganlab.train/1":
         raise CheckpointError("not a ganlab training checkpoint (no 'format': 'ganlab.train/1')")
-    changed = [k for k in _MUST_MATCH if state["config"].get(k) != getattr(cfg, k)]
-    if changed:
-        was = ", ".join(
-            f"{k}={state['config'].get(k)!r} (now {getattr(cfg, k)!r})" for k in changed
-        )
+    differ = config.changed(state["config"], cfg)
+    if differ:
+        was = ", ".join(f"{k}={old!r} (now {new!r})" for k, (old, new) in differ.items())
         raise ValueError(f"cannot resume: the checkpoint was trained with {was}")
     if (state["G_ema"] is None) != (G_ema is None):
         raise ValueError("cannot resume: pass G_ema exactly when the checkpointed run had one")
