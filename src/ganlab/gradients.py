@@ -18,6 +18,7 @@ from torch import nn
 
 from ._checks import positive_int
 from .losses import get_loss
+from .models import frozen
 
 
 def logit_gradient(loss: str, logits_fake: torch.Tensor) -> torch.Tensor:
@@ -61,16 +62,19 @@ def measure(
 ) -> GeneratorGradient:
     """The generator loss ``loss`` on noise ``z`` ``(N, latent_dim)`` and the gradient it sends to G.
 
-    Uses ``torch.autograd.grad``, so neither G's nor D's ``.grad`` is touched and nothing is updated.
+    Uses ``torch.autograd.grad``, so neither G's nor D's ``.grad`` is touched, and runs G and D
+    :func:`~ganlab.models.frozen`, so their buffers (batch norm, spectral norm) and modes are left
+    as they were: measuring during training does not change the run.
     """
     generator_loss = get_loss(loss).generator
     params = [p for p in G.parameters() if p.requires_grad]
     if not params:
         raise ValueError("G has no trainable parameters")
     device = params[0].device
-    logits = D(G(z.to(device)))
-    value = generator_loss(logits)
-    grads = torch.autograd.grad(value, params)
+    with frozen(G, D):
+        logits = D(G(z.to(device)))
+        value = generator_loss(logits)
+        grads = torch.autograd.grad(value, params)
     logits = logits.detach()
     return GeneratorGradient(
         loss=float(value.detach()),

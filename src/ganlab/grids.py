@@ -17,7 +17,7 @@ from matplotlib import animation
 from torch import nn
 
 from ._checks import positive_int
-from .models import fixed_noise, render, unchanged_buffers  # noqa: F401 (part of this module's API)
+from .models import fixed_noise, render  # noqa: F401 (part of this module's API)
 
 
 def _as_images(images) -> torch.Tensor:
@@ -77,6 +77,7 @@ class GridSnapshots:
     ``frames`` holds ``(step, images)``; with ``out_dir`` each grid is also saved as
     ``out_dir/step_000500.png``. Use :func:`animate_grids` for an animation of training.
     ``labels`` ``(n,)``: the classes to draw from a conditional G (e.g. one class per row).
+    G is left as it was (``render`` runs it :func:`~ganlab.models.frozen`).
     """
 
     def __init__(

@@ -119,7 +119,8 @@ class CoverageTracker:
     """A training callback: every ``every`` steps, log mode coverage of ``n`` samples of G.
 
     Adds metrics ``modes``, ``high_quality`` and ``reverse_kl`` to the History. Its noise is
-    seeded separately, so tracking does not change the training run.
+    seeded separately and G is run :func:`~ganlab.models.frozen`, so tracking does not change the
+    training run.
     """
 
     def __init__(self, mixture: GaussianMixture, every: int = 250, n: int = 2500, seed: int = 1234):
@@ -140,8 +141,8 @@ class CoverageTracker:
 
 class JSDTracker:
     """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of
-    ``n`` samples of G against the exact ``p_data``. Its noise is seeded separately, so tracking
-    does not change the training run.
+    ``n`` samples of G against the exact ``p_data``. Its noise is seeded separately and G is run
+    :func:`~ganlab.models.frozen`, so tracking does not change the training run.
     """
 
     def __init__(

@@ -379,6 +379,7 @@ class QualityTracker:
     With ``best_path``, the scored generator is saved there (atomically, loadable with
     ``weights_only=True`` and by ``python -m ganlab sample``) whenever its Fréchet distance is the
     lowest so far: GAN samples can get worse late in training, and the best one is kept.
+    The scored generator is left as it was (``render`` runs it :func:`~ganlab.models.frozen`).
     """
 
     def __init__(

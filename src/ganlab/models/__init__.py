@@ -31,7 +31,7 @@ from .convnets import (
     dcgan_init,
 )
 from .mlp import MLPDiscriminator, MLPGenerator, toy_gan
-from .sampling import fixed_noise, generate, render, sample_class, unchanged_buffers
+from .sampling import fixed_noise, frozen, generate, render, sample_class
 
 __all__ = [
     "CONDITIONINGS",
@@ -47,8 +47,8 @@ __all__ = [
     "MLPGenerator",
     "toy_gan",
     "fixed_noise",
+    "frozen",
     "generate",
     "render",
     "sample_class",
-    "unchanged_buffers",
 ]
