@@ -9,7 +9,7 @@ A configuration is a loss, the MLP size (``--hidden`` units x ``--depth`` hidden
 a batch size, a first step size from ``--lrs`` and a schedule ``--phases``: each ``STEPS:FACTOR``
 trains ``STEPS`` more generator steps at ``FACTOR`` x the first step size, continuing from the last
 phase's weights with fresh Adam state. Scores are taken after every phase with
-``ganlab.metrics.mode_coverage`` on 2,500 samples of fixed noise (the VEEGAN / PacGAN protocol).
+``ganlab.metrics.generator_coverage`` on 2,500 samples of fixed noise (the VEEGAN / PacGAN protocol).
 
     python bench/grid_goal.py --device cuda --hidden 400 --depth 4 --batch 512 --lrs 1e-4 3e-4 \\
         --phases 10000:1 4000:0.1 --seeds 8
@@ -38,7 +38,6 @@ from ganlab import sweep
 sys.path.insert(0, str(Path(__file__).parent))
 from toy import machine  # noqa: E402
 
-EVAL_N, EVAL_SEED = 2500, 1234  # the protocol's sample count; fixed noise for every run
 GOAL_MODES, GOAL_HQ = 25, 0.90
 
 
@@ -90,8 +89,6 @@ def run_loss(args, loss: str, mix, rows: list[dict], write) -> None:
             hidden=args.hidden,
             depth=args.depth,
             start=result,
-            coverage_n=EVAL_N,
-            coverage_seed=EVAL_SEED,
         )
         done, wall = done + num_steps, wall + result.wall_time
         for (lr, s), cov, d in zip(members, result.coverage, result.diverged):
@@ -167,7 +164,7 @@ def report(args, rows, started, elapsed, device) -> str:
                 f"`ganlab.grid()` (25 modes, std 0.05). G and D are MLPs of {args.depth} hidden layers x {args.hidden} units "
                 f"(`ganlab.toy_gan`, latent dimension 2), batches {args.batch}, Adam betas {tuple(args.betas)}, "
                 f"schedule: {sched} the first step size, fresh Adam state at each phase. Seeds 0..{args.seeds - 1} for every "
-                "step size, all trained as members of one `ganlab.sweep.run`. Scores: `mode_coverage` of 2,500 samples "
+                "step size, all trained as members of one `ganlab.sweep.run`. Scores: `generator_coverage` of 2,500 samples "
                 "of fixed noise (high quality = within 3 std of the nearest mode; a mode is captured with one such "
                 "sample). Goal (issue 5): median seed with 25 modes and >= 90 % high quality.",
                 "",

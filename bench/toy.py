@@ -7,7 +7,7 @@ update. Measured in one run, on one machine, interleaving the two sides:
 
 (a) steps per second: median of ``--repeats`` timings of ``--steps`` steps after ``--warmup`` steps;
 (b) wall time and steps until the generator first covers all 8 modes with >= 90 % high-quality
-    samples (``ganlab.metrics.mode_coverage`` on 2,500 samples every ``--eval-every`` steps, the
+    samples (``ganlab.metrics.generator_coverage`` on 2,500 samples every ``--eval-every`` steps, the
     same code for both sides, its time excluded), for each seed, capped at ``--max-steps``.
 
     python bench/toy.py [--steps 1000] [--repeats 5] [--seeds 0 1 2] [--max-steps 6000]
@@ -34,11 +34,11 @@ from torch import nn
 from tqdm.auto import tqdm
 
 import ganlab
-from ganlab.metrics import mode_coverage
+from ganlab.metrics import SCORE_N, generator_coverage
 
 BATCH = 256  # real, fake and generator batch: TrainConfig's defaults
 LR, BETAS = 1e-3, (0.5, 0.999)  # TrainConfig's defaults for both players
-EVAL_N, EVAL_SEED = 2500, 1234  # 2,500 samples as in the VEEGAN/PacGAN tables; fixed noise
+EVAL_N = SCORE_N  # 2,500 samples as in the VEEGAN/PacGAN tables, from fixed noise
 TARGET_HQ = 0.9  # "high quality" share the generator must reach, with every mode captured
 
 
@@ -48,15 +48,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def coverage(G: nn.Module, mix: ganlab.GaussianMixture, device: torch.device):
-    """The one evaluation both sides use: mode coverage of ``G(z)`` for 2,500 fixed ``z``."""
-    gen = torch.Generator(device).manual_seed(
-        EVAL_SEED
-    )  # its own stream: training draws are untouched
-    with torch.no_grad():
-        z = torch.randn(EVAL_N, 2, generator=gen, device=device)  # (2500, latent_dim = 2)
-        x_fake = G(z)  # (2500, 2)
-    return mode_coverage(x_fake, mix)
+def coverage(G: nn.Module, mix: ganlab.GaussianMixture):
+    """The one evaluation both sides use: ``ganlab.metrics.generator_coverage`` (2,500 fixed z)."""
+    return generator_coverage(G, mix, EVAL_N)
 
 
 class Reached(Exception):
@@ -101,7 +95,7 @@ class Probe:
         sync(self.device)
         t0 = time.perf_counter()
         self.trained_steps, self.trained_time = step, t0 - self.start - self.eval_time
-        self.last = cov = coverage(G, self.mix, self.device)
+        self.last = cov = coverage(G, self.mix)
         done = cov.modes_captured == cov.n_modes and cov.high_quality >= TARGET_HQ
         if done:
             self.reached_step, self.train_time = step, self.trained_time
@@ -139,8 +133,8 @@ def run_reference(mix, seed: int, num_steps: int, device: torch.device, probe: P
     fresh noise (the examples reuse the D step's fake batch), and the D step's fake batch is made
     under ``no_grad`` (the examples build its graph and ``detach``, which is slower).
     """
-    G, D = ganlab.toy_gan(2, seed=seed)
-    G, D = G.net, D.net
+    model, D = ganlab.toy_gan(2, seed=seed)
+    G, D = model.net, D.net  # the probe scores G through its wrapper, which holds latent_dim
     probe.begin()
     torch.manual_seed(seed)
     G.to(device)
@@ -179,7 +173,7 @@ def run_reference(mix, seed: int, num_steps: int, device: torch.device, probe: P
         optimizer_g.step()
         losses_d.append(loss_d.item())
         losses_g.append(loss_g.item())
-        probe(step, G)
+        probe(step, model)
 
 
 RUNNERS = {"ganlab": run_ganlab, "reference": run_reference}
@@ -323,7 +317,7 @@ def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
         "",
         f"Steps/s: median of {args.repeats} runs of {args.steps} steps after {args.warmup} warm-up steps "
         f"(seed {args.seeds[0]}), the two sides alternating. Time to {mix.n_modes} modes: training seconds "
-        f"(evaluation excluded) until `mode_coverage` of {EVAL_N} samples, checked every {args.eval_every} "
+        f"(evaluation excluded) until `generator_coverage` of {EVAL_N} samples, checked every {args.eval_every} "
         f"steps, first shows all {mix.n_modes} modes and >= {100 * TARGET_HQ:.0f} % high-quality samples; "
         f"median over seeds {seeds}, a seed that never gets there counting as slower than any that does "
         f"(cap {args.max_steps} steps).",

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import ganlab
 from ganlab import cli
 from ganlab.checkpoint import load_checkpoint
 
@@ -135,6 +136,11 @@ def test_train_toy_and_sample(tmp_path):
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_modes"] == 8 and 0 <= summary["modes"] <= 8 and (out / "samples.png").exists()
+    state = load_checkpoint(out / "checkpoint.pt")
+    G = ganlab.models.MLPGenerator(**state["G_hparams"])
+    G.load_state_dict(state["G"])
+    score = ganlab.metrics.generator_coverage(G, ganlab.ring())  # the one end-of-run score
+    assert (summary["modes"], summary["reverse_kl"]) == (score.modes_captured, score.reverse_kl)
     cli.main(
         [
             "sample",

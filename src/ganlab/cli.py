@@ -34,7 +34,7 @@ import torch  # noqa: E402
 from . import __version__, config, data, distributed, grids, mixtures, models, plots, quality  # noqa: E402
 from .checkpoint import CheckpointError, load_checkpoint  # noqa: E402
 from .config import TrainConfig  # noqa: E402
-from .metrics import CoverageTracker, mode_coverage  # noqa: E402
+from .metrics import CoverageTracker, generator_coverage, score_samples  # noqa: E402
 from .profiles import describe  # noqa: E402
 from .training import train  # noqa: E402
 
@@ -394,9 +394,8 @@ def train_toy(args, w: distributed.World) -> None:
     history = train(G, D, mix.sample, cfg, callbacks, resume=resume)
     if not w.is_main:
         return
-    x_fake = grids.render(G, grids.fixed_noise(2500, args.latent_dim))
-    coverage = mode_coverage(x_fake, mix)
-    _save_toy_samples(G, x_fake, mix, args.out / "samples.png")
+    coverage = generator_coverage(G, mix)
+    _save_toy_samples(G, score_samples(G).cpu(), mix, args.out / "samples.png")
     _finish(
         args,
         history,

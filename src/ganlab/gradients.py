@@ -89,8 +89,9 @@ class GradientTracker:
 
     Metrics (in ``history.metrics``):
 
-    - ``grad_norm_g``: ‖∇_θ loss_g‖, read from G's ``.grad``, which ``ganlab.train`` leaves holding
-      the gradient of the generator step just taken;
+    - ``step_grad_norm_g``: ‖∇_θ loss_g‖ of the training batch, read from G's ``.grad``, which
+      ``ganlab.train`` leaves holding the gradient of the generator step just taken (not to be
+      confused with ``probe_grad_norm_g`` of ``failures.GradNormTracker``, on fixed noise);
     - ``update_norm_g``: ‖θ_now − θ_before‖ over the last ``every`` steps, the optimiser's actual
       move (Adam rescales the gradient, so this need not shrink with it). The first call logs
       nothing for it, having no earlier parameters.
@@ -111,7 +112,7 @@ class GradientTracker:
                 "G's parameters have no .grad: use GradientTracker as a callback of ganlab.train, "
                 "which calls it right after a generator step"
             )
-        history.log_metric("grad_norm_g", step, _norm(grads))
+        history.log_metric("step_grad_norm_g", step, _norm(grads))
         current = [p.detach().clone() for p in params]
         if self._previous is not None:
             history.log_metric(

@@ -5,6 +5,11 @@
 of its nearest mode; a mode is *captured* when it has at least one high-quality sample; the
 *reverse KL* compares the histogram of high-quality samples over modes with the mixture weights.
 Use 2,500 samples to compare with the published tables.
+
+End-of-run scores have one definition, :func:`generator_coverage`: the coverage of G's samples
+from :func:`~ganlab.models.fixed_noise` (``SCORE_N`` = 2,500 vectors, seed ``SCORE_SEED``, drawn
+on the CPU, so every device scores G on the same noise). ``CoverageTracker``,
+``failures.compare``, ``sweep.run`` and the command line all use it, so their numbers compare.
 """
 
 from __future__ import annotations
@@ -18,7 +23,9 @@ from scipy.stats import gaussian_kde, norm
 from . import theory
 from ._checks import choice, positive, positive_int
 from .mixtures import GaussianMixture
-from .models import generate
+from .models import fixed_noise, frozen
+
+SCORE_N, SCORE_SEED = 2500, 1234  # samples of an end-of-run score (VEEGAN, PacGAN); their noise
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,32 @@ def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0) -> Mode
     )
 
 
+def generator_coverage(
+    G: torch.nn.Module, mixture: GaussianMixture, n: int = SCORE_N, seed: int = SCORE_SEED
+) -> ModeCoverage:
+    """:func:`mode_coverage` of ``G(z)`` for ``z = fixed_noise(n, G.latent_dim, seed)``: the score.
+
+    The noise is drawn on the CPU and moved to G's device; a conditional G draws every class
+    equally often (``y = arange(n) % num_classes``). G is run :func:`~ganlab.models.frozen`, in
+    its own mode, so scoring during training changes nothing.
+    """
+    return mode_coverage(score_samples(G, n, seed), mixture)
+
+
+def score_samples(G: torch.nn.Module, n: int = SCORE_N, seed: int = SCORE_SEED) -> torch.Tensor:
+    """The samples a score looks at: ``G(z)``, ``z = fixed_noise(n, G.latent_dim, seed)``.
+
+    As :func:`generator_coverage` describes: noise drawn on the CPU, classes equally often, G
+    frozen. On G's device, without gradients.
+    """
+    positive_int("n", n)
+    device = next(G.parameters()).device
+    z = fixed_noise(n, G.latent_dim, seed).to(device)
+    classes = getattr(G, "num_classes", None)
+    with torch.no_grad(), frozen(G):
+        return G(z) if not classes else G(z, torch.arange(n, device=device) % classes)
+
+
 def jsd_1d(samples, p_data, method: str = "hist", bins: int = 100, bounds=None) -> float:
     """Estimate ``JSD(p_data ‖ p_g)`` in nats from 1D generated ``samples`` and a known density.
 
@@ -116,14 +149,20 @@ def jsd_1d(samples, p_data, method: str = "hist", bins: int = 100, bounds=None) 
 
 
 class CoverageTracker:
-    """A training callback: every ``every`` steps, log mode coverage of ``n`` samples of G.
+    """A training callback: every ``every`` steps, log :func:`generator_coverage` of ``n`` samples.
 
-    Adds metrics ``modes``, ``high_quality`` and ``reverse_kl`` to the History. Its noise is
-    seeded separately and G is run :func:`~ganlab.models.frozen`, so tracking does not change the
-    training run.
+    Adds metrics ``modes``, ``high_quality`` and ``reverse_kl`` to the History: the score a run
+    gets at its end, over training. Its noise is its own and G is run
+    :func:`~ganlab.models.frozen`, so tracking does not change the training run.
     """
 
-    def __init__(self, mixture: GaussianMixture, every: int = 250, n: int = 2500, seed: int = 1234):
+    def __init__(
+        self,
+        mixture: GaussianMixture,
+        every: int = 250,
+        n: int = SCORE_N,
+        seed: int = SCORE_SEED,
+    ):
         positive_int("every", every)
         positive_int("n", n)
         self.mixture, self.every, self.n, self.seed = mixture, every, n, seed
@@ -131,9 +170,7 @@ class CoverageTracker:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every:
             return
-        device = next(G.parameters()).device
-        gen = torch.Generator(device).manual_seed(self.seed)
-        cov = mode_coverage(generate(G, self.n, gen), self.mixture)
+        cov = generator_coverage(G, self.mixture, self.n, self.seed)
         history.log_metric("modes", step, cov.modes_captured)
         history.log_metric("high_quality", step, cov.high_quality)
         history.log_metric("reverse_kl", step, cov.reverse_kl)
@@ -141,7 +178,7 @@ class CoverageTracker:
 
 class JSDTracker:
     """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of
-    ``n`` samples of G against the exact ``p_data``. Its noise is seeded separately and G is run
+    ``n`` :func:`score_samples` of G against the exact ``p_data``. Its noise is seeded separately and G is run
     :func:`~ganlab.models.frozen`, so tracking does not change the training run.
     """
 
@@ -150,7 +187,7 @@ class JSDTracker:
         p_data: GaussianMixture,
         every: int = 100,
         n: int = 5000,
-        seed: int = 1234,
+        seed: int = SCORE_SEED,
         method: str = "hist",
     ):
         positive_int("every", every)
@@ -165,6 +202,5 @@ class JSDTracker:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every:
             return
-        device = next(G.parameters()).device
-        samples = generate(G, self.n, torch.Generator(device).manual_seed(self.seed))
+        samples = score_samples(G, self.n, self.seed)
         history.log_metric("jsd", step, jsd_1d(samples.cpu(), self.p_data, method=self.method))

@@ -54,9 +54,9 @@ from tqdm.auto import tqdm
 from ._checks import positive_int
 from .config import TrainConfig, sweep_refusals
 from .losses import get_loss
-from .metrics import ModeCoverage, mode_coverage
+from .metrics import SCORE_N, SCORE_SEED, ModeCoverage, mode_coverage
 from .mixtures import GaussianMixture
-from .models import MLPDiscriminator, MLPGenerator, toy_gan
+from .models import MLPDiscriminator, MLPGenerator, fixed_noise, toy_gan
 from .training import History
 
 _TRACES = (
@@ -431,8 +431,8 @@ def run(
     latent_dim: int = 2,
     models: Callable[[int], tuple[MLPGenerator, MLPDiscriminator]] | None = None,
     start: SweepResult | None = None,
-    coverage_n: int = 2500,
-    coverage_seed: int = 1234,
+    coverage_n: int = SCORE_N,
+    coverage_seed: int = SCORE_SEED,
     track_every: int | None = None,
 ) -> SweepResult:
     """Train one member per seed on ``mixture``, all in one batched computation; see the module docstring.
@@ -449,8 +449,9 @@ def run(
         start: instead, continue from the trained members of an earlier run (member ``i`` from its
             member ``i``, with fresh Adam state): a later phase of a step-size schedule. Give the
             members new seeds (e.g. ``s + 100003``) if each phase should draw fresh noise and data.
-        coverage_n, coverage_seed: member ``i``'s ``coverage`` is ``mode_coverage(generate(G_i,
-            coverage_n, torch.Generator(device).manual_seed(coverage_seed)), mixture)``.
+        coverage_n, coverage_seed: member ``i``'s ``coverage`` is
+            ``ganlab.metrics.generator_coverage(G_i, mixture, coverage_n, coverage_seed)``, the
+            score ``train``'s trackers, ``failures.compare`` and the command line give.
         track_every: also log ``modes``, ``high_quality`` and ``reverse_kl`` to each History every
             this many steps, as ``ganlab.metrics.CoverageTracker(mixture, track_every, coverage_n,
             coverage_seed)`` would in ``train``.
@@ -670,10 +671,8 @@ def _flush(
 
 @torch.no_grad()
 def _coverage(G: StackedMLP, latent_dim, mixture, n, seed, device) -> list[ModeCoverage | None]:
-    """Each member's ``mode_coverage`` on the same ``n`` noise vectors (None where samples are not finite)."""
-    z = torch.randn(
-        n, latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device
-    )
+    """Each member's ``generator_coverage`` (None where its samples are not finite)."""
+    z = fixed_noise(n, latent_dim, seed).to(device)  # the noise of generator_coverage
     x_fake = G(z.expand(G.size, n, latent_dim))  # (N, n, dim)
     finite = torch.isfinite(x_fake).flatten(1).all(1).tolist()
     return [mode_coverage(x, mixture) if ok else None for x, ok in zip(x_fake, finite)]
