@@ -1,4 +1,6 @@
-"""ganlab: GANs you can check — toy mixtures with exact densities, the training loop, theory and metrics."""
+"""ganlab: GANs you can check — toy mixtures with exact densities, the training loop, theory and
+metrics. The submodules are listed in README.md ("Layout"); the names below are the ones the
+chapters use most, re-exported here."""
 
 __version__ = "0.1.0"
 
@@ -12,6 +14,7 @@ from . import (
     games,
     gradients,
     grids,
+    history,
     losses,
     metrics,
     mixtures,
@@ -24,6 +27,8 @@ from . import (
     theory,
     training,
 )
+from .config import TrainConfig
+from .history import History, TrainingDiverged
 from .losses import LOSSES, GANLoss, get_loss
 from .mixtures import GaussianMixture, bimodal_1d, by_name, grid, mixture_1d, ring
 from .models import (
@@ -36,5 +41,60 @@ from .models import (
     toy_gan,
 )
 from .profiles import default_device, describe, is_quick, pick, profile
-from .config import TrainConfig
-from .training import History, TrainingDiverged, every, train
+from .training import every, train
+
+__all__ = [
+    # submodules
+    "checkpoint",
+    "config",
+    "data",
+    "distributed",
+    "exercises",
+    "failures",
+    "games",
+    "gradients",
+    "grids",
+    "history",
+    "losses",
+    "metrics",
+    "mixtures",
+    "models",
+    "plots",
+    "profiles",
+    "quality",
+    "regularizers",
+    "sweep",
+    "theory",
+    "training",
+    # training
+    "TrainConfig",
+    "History",
+    "TrainingDiverged",
+    "every",
+    "train",
+    # losses and data
+    "LOSSES",
+    "GANLoss",
+    "get_loss",
+    "GaussianMixture",
+    "bimodal_1d",
+    "by_name",
+    "grid",
+    "mixture_1d",
+    "ring",
+    # models
+    "DCGANDiscriminator",
+    "DCGANGenerator",
+    "MLPDiscriminator",
+    "MLPGenerator",
+    "dcgan",
+    "generate",
+    "toy_gan",
+    # where the book runs
+    "default_device",
+    "describe",
+    "is_quick",
+    "pick",
+    "profile",
+    "__version__",
+]

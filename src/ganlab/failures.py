@@ -25,10 +25,12 @@ from torch import nn
 
 from . import gradients
 from ._checks import choice, positive_int
+from .config import TrainConfig
+from .history import History
 from .metrics import SCORE_SEED, CoverageTracker, ModeCoverage, generator_coverage
 from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, fixed_noise
-from .training import History, TrainConfig, train
+from .training import train
 
 # The healthy baseline: small enough for a CPU (about 500 steps/s), and covering the 8 modes of
 # ring() within 1,500 steps for the seeds we tried.

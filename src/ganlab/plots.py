@@ -9,11 +9,11 @@ import torch
 from matplotlib import animation
 from scipy.stats import gaussian_kde
 
+from .history import History
 from .losses import get_loss
 from .mixtures import GaussianMixture
 from .models import frozen, generate
 from .theory import optimal_discriminator
-from .training import History
 
 REAL, FAKE, DISC, OPTIMAL = "tab:blue", "tab:orange", "tab:green", "black"
 

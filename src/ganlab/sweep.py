@@ -53,18 +53,11 @@ from tqdm.auto import tqdm
 
 from ._checks import positive_int
 from .config import TrainConfig, sweep_refusals
+from .history import History, TraceBuffer
 from .losses import get_loss
 from .metrics import SCORE_N, SCORE_SEED, ModeCoverage, mode_coverage
 from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, fixed_noise, toy_gan
-from .training import History
-
-_TRACES = (
-    "loss_d",
-    "loss_g",
-    "d_real",
-    "d_fake",
-)  # the per-step fields of a History, in train()'s order
 
 
 class StackedMLP:
@@ -527,9 +520,8 @@ def run(
     ]
     k_disc_arr, live = np.array(k_disc), np.ones(n, dtype=bool)  # live: not (yet) diverged
     diverged: list[int | None] = [None] * n
-    buffer = torch.empty(cfg.log_every, len(_TRACES), n, device=device)  # traces between flushes
-
-    filled, start = 0, time.perf_counter()
+    traces = TraceBuffer(cfg.log_every, device, members=n)
+    start = time.perf_counter()
     bar = tqdm(
         range(1, cfg.num_steps + 1), desc=f"sweep of {n} ({cfg.loss})", disable=not cfg.progress
     )
@@ -567,11 +559,15 @@ def run(
         opt_g.step(torch.autograd.grad(loss_g.sum(), G.parameters()), None if live.all() else live)
 
         with torch.no_grad():
-            buffer[filled] = torch.stack([last_d[0], loss_g, last_d[1], last_d[2]])
-        filled += 1
-        if filled == cfg.log_every or step == cfg.num_steps:
-            _flush(histories, buffer[:filled], step - filled + 1, live, diverged)
-            filled = 0
+            traces.add(torch.stack([last_d[0], loss_g, last_d[1], last_d[2]]))
+        if traces.full or step == cfg.num_steps:
+            for i, bad in enumerate(traces.flush(histories, step, active=live)):
+                if bad is not None:  # frozen from here on; coverage logged since means nothing
+                    live[i], diverged[i] = False, bad[0]
+                    histories[i].metrics = {
+                        name: [(s, v) for s, v in logged if s < bad[0]]
+                        for name, logged in histories[i].metrics.items()
+                    }
             bar.set_postfix(diverged=int((~live).sum()), refresh=False)
         if track_every is not None and step % track_every == 0:
             for i, cov in enumerate(
@@ -642,31 +638,6 @@ def _sample_members(mixture: GaussianMixture, rows: int, gens, active: np.ndarra
             noise.append(torch.zeros(rows, mixture.dim, device=device))
     idx = torch.stack(idx)  # (N, rows)
     return centers[idx] + stds[idx, None] * torch.stack(noise)  # as in GaussianMixture.sample
-
-
-def _flush(
-    histories, buffer: torch.Tensor, first_step: int, live: np.ndarray, diverged: list
-) -> None:
-    """Move buffered traces ``(rows, 4, N)`` to the Histories; mark members whose traces stopped being finite."""
-    rows = buffer.cpu().numpy()
-    for i, history in enumerate(histories):
-        if not live[i]:
-            continue
-        values = rows[:, :, i]  # (rows, 4)
-        finite = np.isfinite(values).all(axis=1)
-        ok = (
-            len(finite) if finite.all() else int(np.argmin(finite))
-        )  # rows before the first non-finite one
-        history.step.extend(range(first_step, first_step + ok))
-        for j, name in enumerate(_TRACES):
-            getattr(history, name).extend(values[:ok, j].tolist())
-        if ok < len(finite):
-            live[i], diverged[i] = False, first_step + ok
-            for (
-                name,
-                logged,
-            ) in history.metrics.items():  # coverage logged after divergence means nothing
-                history.metrics[name] = [(s, v) for s, v in logged if s < diverged[i]]
 
 
 @torch.no_grad()

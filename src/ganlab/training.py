@@ -13,7 +13,7 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -24,78 +24,11 @@ from . import config, cudagraph, distributed
 from ._checks import positive, positive_int
 from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
 from .config import TrainConfig
+from .history import History, TraceBuffer, TrainingDiverged
 from .losses import get_loss
 from .regularizers import clip_weights_, regularizers_for, total_penalty
 
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; ``step`` is the first generator step where it did."""
-
-    def __init__(self, step: int, what: str):
-        self.step = step
-        super().__init__(
-            f"training diverged at step {step}: {what} is not finite; "
-            "lower lr_d / lr_g, or check the data for NaN or huge values"
-        )
-
-
-@dataclass
-class History:
-    """What a run recorded: one entry per generator step, plus metrics logged by callbacks.
-
-    ``loss_d`` and ``loss_g`` are the last discriminator loss and the generator loss of each
-    step; ``d_real`` and ``d_fake`` the mean ``D(x)`` and ``D(G(z))`` of the last D step.
-    ``metrics[name]`` is a list of ``(step, value)``. ``wall_time`` is in seconds.
-    """
-
-    step: list[int] = field(default_factory=list)
-    loss_d: list[float] = field(default_factory=list)
-    loss_g: list[float] = field(default_factory=list)
-    d_real: list[float] = field(default_factory=list)
-    d_fake: list[float] = field(default_factory=list)
-    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    wall_time: float = 0.0
-    config: dict = field(default_factory=dict)
-
-    def log_metric(self, name: str, step: int, value: float) -> None:
-        """Record ``value`` for metric ``name`` at ``step``."""
-        self.metrics.setdefault(name, []).append((step, float(value)))
-
-    def metric(self, name: str) -> tuple[list[int], list[float]]:
-        """Steps and values of metric ``name``."""
-        if name not in self.metrics:
-            raise KeyError(f"no metric {name!r}; recorded: {', '.join(self.metrics) or 'none'}")
-        steps, values = zip(*self.metrics[name])
-        return list(steps), list(values)
-
-    def to_csv(self, path) -> Path:
-        """Write the per-step traces (``step, loss_d, loss_g, d_real, d_fake``) as CSV; and, when
-        metrics were logged, ``<name>_metrics.csv`` beside it with ``step, metric, value`` rows."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rows = zip(self.step, *(getattr(self, name) for name in _TRACES))
-        path.write_text(
-            "step,"
-            + ",".join(_TRACES)
-            + "\n"
-            + "".join(",".join(map(repr, r)) + "\n" for r in rows)
-        )
-        if self.metrics:
-            lines = [
-                f"{s},{name},{v!r}\n" for name, values in self.metrics.items() for s, v in values
-            ]
-            path.with_name(path.stem + "_metrics.csv").write_text(
-                "step,metric,value\n" + "".join(lines)
-            )
-        return path
-
-    @property
-    def steps_per_second(self) -> float:
-        return len(self.step) / self.wall_time if self.wall_time > 0 else float("nan")
-
-
 Callback = Callable[[int, nn.Module, nn.Module, History], None]
-_TRACES = ("loss_d", "loss_g", "d_real", "d_fake")
 
 
 def every(n: int, fn: Callback) -> Callback:
@@ -107,19 +40,6 @@ def every(n: int, fn: Callback) -> Callback:
             fn(step, G, D, history)
 
     return callback
-
-
-def _flush(history: History, buffer: torch.Tensor, first_step: int, bar) -> None:
-    """Move buffered per-step traces to the History, failing at the first non-finite one."""
-    rows = buffer.cpu().tolist()
-    for offset, row in enumerate(rows):
-        for name, value in zip(_TRACES, row):
-            if value != value or value in (float("inf"), float("-inf")):
-                raise TrainingDiverged(first_step + offset, name)
-        history.step.append(first_step + offset)
-        for name, value in zip(_TRACES, row):
-            getattr(history, name).append(value)
-    bar.set_postfix(loss_d=f"{rows[-1][0]:.3f}", loss_g=f"{rows[-1][1]:.3f}", refresh=False)
 
 
 def _call(net, x, y):
@@ -406,8 +326,8 @@ def train(
     penalty_gen = (
         gen if w.size == 1 else torch.Generator(device).manual_seed(cfg.seed * 1_000_003 + w.rank)
     )
-    buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
-    filled, start, wall_before = 0, time.perf_counter(), history.wall_time
+    traces = TraceBuffer(cfg.log_every, device)
+    start, wall_before = time.perf_counter(), history.wall_time
 
     def penalty(
         x_real, x_fake, y_real=None, y_fake=None
@@ -505,15 +425,20 @@ def train(
         disable=not (cfg.progress and w.is_main),
     )
     for step in bar:
-        buffer[filled] = run_step()
-        filled += 1
+        traces.add(run_step())
         save = cfg.checkpoint_path is not None and (
             step % cfg.checkpoint_every == 0 or step == cfg.num_steps
         )
-        if filled == cfg.log_every or step == cfg.num_steps or save:
-            traces = distributed.mean_over_processes(buffer[:filled], w)
-            _flush(history, traces, step - filled + 1, bar)  # raises before a bad state is saved
-            filled = 0
+        if traces.full or step == cfg.num_steps or save:
+            mean = (lambda rows: distributed.mean_over_processes(rows, w)) if w.size > 1 else None
+            (bad,) = traces.flush([history], step, reduce=mean)
+            if bad is not None:
+                raise TrainingDiverged(*bad)  # before a bad state is saved
+            bar.set_postfix(
+                loss_d=f"{history.loss_d[-1]:.3f}",
+                loss_g=f"{history.loss_g[-1]:.3f}",
+                refresh=False,
+            )
         if save and w.is_main:
             history.wall_time = wall_before + time.perf_counter() - start
             save_checkpoint(
