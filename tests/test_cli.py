@@ -182,6 +182,36 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
         cli.main(["sample", "--checkpoint", str(evil), "--out", str(tmp_path / "x.png")])
 
 
+def test_an_out_folder_that_cannot_be_made_is_one_line(tmp_path):
+    some_file = tmp_path / "some_file"
+    some_file.write_text("not a folder")
+    for argv in (
+        ["train", "dcgan", "--data", "digits", "--out", str(some_file / "run")],
+        ["train", "toy", "--out", str(some_file)],
+        ["sample", "--checkpoint", str(some_file), "--out", str(some_file / "grid.png")],
+    ):
+        with pytest.raises(SystemExit) as err:
+            cli.main(argv)
+        message = str(err.value)
+        assert f"{some_file} is a file, not a folder; choose another --out" in message
+        assert "\n" not in message
+
+
+def test_resume_with_other_model_settings_names_the_difference(tmp_path):
+    out = str(tmp_path / "run")
+    cli.main(["train", "dcgan", "--steps", "2", "--out", out, *TINY])
+    wider = [*TINY[: TINY.index("--width")], "--width", "16", *TINY[TINY.index("--width") + 2 :]]
+    with pytest.raises(SystemExit) as err:
+        cli.main(["train", "dcgan", "--steps", "4", "--resume", "--out", out, *wider])
+    message = str(err.value)
+    assert message.startswith("error: cannot resume: the checkpoint's G was built with width=8")
+    assert "(now 16)" in message and "\n" not in message
+    with pytest.raises(SystemExit, match=r"lr_d=0.0002 \(now 0.001\)"):
+        cli.main(
+            ["train", "dcgan", "--steps", "4", "--resume", "--lr-d", "1e-3", "--out", out, *TINY]
+        )
+
+
 def test_python_dash_m_runs():
     result = subprocess.run(
         [sys.executable, "-m", "ganlab", "--help"], capture_output=True, text=True, timeout=120

@@ -10,7 +10,9 @@ import torch
 import ganlab
 from ganlab.checkpoint import load_checkpoint
 from ganlab.models import dcgan
-from ganlab.training import TrainConfig, TrainingDiverged, train
+from ganlab.config import TrainConfig
+from ganlab.history import TrainingDiverged
+from ganlab.training import train
 
 CFG = TrainConfig(
     num_steps=4,
@@ -173,6 +175,19 @@ def test_resume_refuses_changed_settings(tmp_path):
             resume=path,
             G_ema=copy.deepcopy(dcgan(8, 1, 16, 8)[0]),
         )
+
+
+def test_resume_names_the_hyper_parameter_or_the_shape_that_differs(tmp_path):
+    path = str(tmp_path / "c.pt")
+    run(dataclasses.replace(CFG, checkpoint_path=path))
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=16)
+    with pytest.raises(ValueError, match=r"checkpoint's G was built with width=8 \(now 16\)"):
+        train(G, D, sample_images, dataclasses.replace(CFG, num_steps=8), resume=path)
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=16)
+    for module in (G, D):
+        del module.hparams  # models of one's own: the first mismatched tensor is named
+    with pytest.raises(ValueError, match=r"checkpoint's G does not fit this model: net\.0\.weight"):
+        train(G, D, sample_images, dataclasses.replace(CFG, num_steps=8), resume=path)
 
 
 def test_divergence_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):

@@ -32,7 +32,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import torch  # noqa: E402
 
 from . import __version__, config, data, distributed, grids, mixtures, models, plots, quality  # noqa: E402
-from .checkpoint import CheckpointError, load_checkpoint  # noqa: E402
+from .checkpoint import CheckpointError, load_generator  # noqa: E402
 from .config import TrainConfig  # noqa: E402
 from .metrics import CoverageTracker, generator_coverage, score_samples  # noqa: E402
 from .profiles import describe  # noqa: E402
@@ -418,57 +418,59 @@ def _save_toy_samples(G, x_fake, mix, path: Path) -> None:
 
 
 def sample(args) -> None:
-    try:
-        state = load_checkpoint(args.checkpoint)
+    try:  # a training checkpoint holds G and G_ema; best.pt the generator that was scored
+        G, state = load_generator(args.checkpoint, ema=args.ema)
     except CheckpointError as err:
-        raise SystemExit(str(err)) from err
-    # A training checkpoint holds G and (with --ema) G_ema; best.pt holds the generator that was scored,
-    # the EMA one when the run had --ema (its "ema" entry says which).
-    hparams = state.get("G_hparams")
-    weights = state.get("G_ema") if args.ema and not state.get("ema") else state.get("G")
-    if hparams is None or weights is None:
-        what = "EMA generator (train with --ema)" if args.ema else "generator with its hparams"
-        raise SystemExit(f"{args.checkpoint} holds no {what}")
-    G = (
-        models.DCGANGenerator(**hparams)
-        if "image_size" in hparams
-        else models.MLPGenerator(**hparams)
-    )
-    G.load_state_dict(weights)
+        raise SystemExit(f"error: {err}") from err
+    hparams = state["G_hparams"]
     z = torch.randn(args.n, G.latent_dim, generator=torch.Generator().manual_seed(args.seed))
     x_fake = grids.render(
         G, z, y=_grid_labels(args.n, hparams.get("num_classes"), args.label, args.nrow)
     )
-    args.out.parent.mkdir(parents=True, exist_ok=True)
     if isinstance(G, models.DCGANGenerator):
         grids.save_grid(x_fake, args.out, nrow=args.nrow)
     else:
         fig, ax = plt.subplots(figsize=(5, 5))
-        ax.scatter(*x_fake.numpy().T[:2], s=3) if x_fake.shape[1] > 1 else ax.hist(
-            x_fake.numpy()[:, 0], bins=80
-        )
+        if x_fake.shape[1] > 1:
+            ax.scatter(*x_fake.numpy().T[:2], s=3)
+        else:
+            ax.hist(x_fake.numpy()[:, 0], bins=80)
         fig.savefig(args.out, dpi=110, bbox_inches="tight")
         plt.close(fig)
     print(f"wrote {args.n} samples of step {state.get('step')} to {args.out}")
 
 
+def _make_folder(path: Path, flag: str) -> None:
+    """Create folder ``path`` (and its parents), or exit with one line saying why it cannot be."""
+    for folder in [path, *path.parents]:
+        if folder.exists() and not folder.is_dir():
+            raise SystemExit(
+                f"error: {flag} {path}: {folder} is a file, not a folder; choose another {flag}"
+            )
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise SystemExit(
+            f"error: {flag} {path}: cannot create the folder ({err.strerror}); "
+            f"choose another {flag}"
+        ) from err
+
+
 def main(argv: list[str] | None = None, prog: str = "ganlab") -> int:
+    """Run the command line ``argv`` (default: ``sys.argv``); ``prog`` names it in messages."""
     args = build_parser(prog).parse_args(argv)
     if args.command == "sample":
+        _make_folder(args.out.parent, "--out")
         sample(args)
-    else:
-        args.out.mkdir(parents=True, exist_ok=True)
-        w = distributed.setup()  # a single process unless launched by torchrun
-        try:
-            (train_dcgan if args.kind == "dcgan" else train_toy)(args, w)
-        except (
-            ValueError,
-            FileNotFoundError,
-            ImportError,
-        ) as err:  # bad settings or missing data: say so, no traceback
-            raise SystemExit(f"error: {err}") from err
-        finally:
-            distributed.shutdown()
+        return 0
+    _make_folder(args.out, "--out")
+    w = distributed.setup()  # a single process unless launched by torchrun
+    try:
+        (train_dcgan if args.kind == "dcgan" else train_toy)(args, w)
+    except (ValueError, FileNotFoundError, ImportError) as err:  # bad settings, missing data
+        raise SystemExit(f"error: {err}") from err
+    finally:
+        distributed.shutdown()
     return 0
 
 

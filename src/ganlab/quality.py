@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ._checks import positive, positive_int
-from .checkpoint import save_checkpoint
+from .checkpoint import generator_state, save_checkpoint
 from .models import fixed_noise, render
 from .profiles import default_device
 
@@ -416,17 +416,8 @@ class QualityTracker:
         if self.best is None or scores["fd"] < self.best["fd"]:
             self.best, self.best_step = scores, step
             if self.best_path is not None:
-                save_checkpoint(
-                    {
-                        "format": "ganlab.generator/1",
-                        "step": step,
-                        "scores": scores,
-                        "G": model.state_dict(),
-                        "G_hparams": getattr(model, "hparams", None),
-                        "ema": self.G_ema is not None,
-                    },
-                    self.best_path,
-                )
+                state = generator_state(model, step, scores=scores, ema=self.G_ema is not None)
+                save_checkpoint(state, self.best_path)
 
 
 # ---------------------------------------------------------------------------------------------

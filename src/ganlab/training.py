@@ -20,9 +20,9 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import config, cudagraph, distributed
+from . import cudagraph, distributed
 from ._checks import positive, positive_int
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
+from .checkpoint import load_checkpoint, restore_training, save_checkpoint, training_state
 from .config import TrainConfig
 from .history import History, TraceBuffer, TrainingDiverged
 from .losses import get_loss
@@ -135,51 +135,6 @@ def fit_discriminator(
     if bad is not None:
         raise TrainingDiverged(bad, "loss_d")
     return losses
-
-
-def _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history) -> dict:
-    """The whole training state as plain data (loadable with ``weights_only=True``)."""
-    return {
-        "format": "ganlab.train/1",
-        "step": step,
-        "config": asdict(cfg),
-        "G": G.state_dict(),
-        "D": D.state_dict(),
-        "G_hparams": getattr(G, "hparams", None),
-        "D_hparams": getattr(D, "hparams", None),
-        "G_ema": None if G_ema is None else G_ema.state_dict(),
-        "opt_g": opt_g.state_dict(),
-        "opt_d": opt_d.state_dict(),
-        "rng": {
-            "train": gen.get_state(),
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        },
-        "history": asdict(history),
-    }
-
-
-def _restore(state, cfg, G, D, opt_g, opt_d, gen, G_ema) -> tuple[int, History]:
-    """Load a :func:`_snapshot` into the live objects; return its step and History."""
-    if state.get("format") != "ganlab.train/1":
-        raise CheckpointError("not a ganlab training checkpoint (no 'format': 'ganlab.train/1')")
-    differ = config.changed(state["config"], cfg)
-    if differ:
-        was = ", ".join(f"{k}={old!r} (now {new!r})" for k, (old, new) in differ.items())
-        raise ValueError(f"cannot resume: the checkpoint was trained with {was}")
-    if (state["G_ema"] is None) != (G_ema is None):
-        raise ValueError("cannot resume: pass G_ema exactly when the checkpointed run had one")
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
-    if G_ema is not None:
-        G_ema.load_state_dict(state["G_ema"])
-    opt_g.load_state_dict(state["opt_g"])
-    opt_d.load_state_dict(state["opt_d"])
-    gen.set_state(state["rng"]["train"])
-    torch.set_rng_state(state["rng"]["torch"])
-    if state["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    return state["step"], History(**state["history"])
 
 
 @torch.no_grad()
@@ -317,7 +272,8 @@ def train(
     gen = torch.Generator(device).manual_seed(cfg.seed)
     done, history = 0, History(config=asdict(cfg))
     if resume is not None:
-        done, history = _restore(load_checkpoint(resume), cfg, G, D, opt_g, opt_d, gen, G_ema)
+        state = load_checkpoint(resume)
+        done, history = restore_training(state, cfg, G, D, opt_g, opt_d, gen, G_ema)
         history.config = asdict(cfg)
     G_run, D_run = _wrapped(G, D, cfg, w, device, penalised=bool(penalties))
     # A penalised D on several processes: its gradients are averaged by hand, and its penalty draws its
@@ -442,7 +398,8 @@ def train(
         if save and w.is_main:
             history.wall_time = wall_before + time.perf_counter() - start
             save_checkpoint(
-                _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history), cfg.checkpoint_path
+                training_state(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history),
+                cfg.checkpoint_path,
             )
         for callback in callbacks:
             callback(step, G, D, history)
