@@ -299,11 +299,12 @@ DIGITS = dict(
 
 
 def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
-    from ganlab import data, grids, quality
+    from ganlab import data, quality
+    from ganlab.models import fixed_noise, render
 
     digits = data.digits(DIGITS["image_size"])
     metric = quality.QualityMetric.from_data(digits, seed=0, num_samples=800)
-    z_eval = grids.fixed_noise(800, DIGITS["latent"], seed=7)
+    z_eval = fixed_noise(800, DIGITS["latent"], seed=7)
     rows = []
     for loss in losses:
         for s in seeds:
@@ -332,7 +333,7 @@ def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
             fd, wall, diverged = float("nan"), 0.0, ""
             try:
                 wall = ganlab.train(G, D, digits.sample, cfg, G_ema=G_ema).wall_time
-                fd = metric(grids.render(G_ema, z_eval))["fd"]
+                fd = metric(render(G_ema, z_eval))["fd"]
             except ganlab.TrainingDiverged as e:
                 diverged = e.step
             rows.append(

@@ -385,7 +385,7 @@ def test_tracker_logs_scores_and_keeps_the_best_generator(tmp_path):
             torch.equal(a, b)
             for a, b in zip(G_best.state_dict().values(), G_ema.state_dict().values())
         )
-    z = ganlab.grids.fixed_noise(200, 8, tracker.seed)
-    assert metric(ganlab.grids.render(G_best, z))["fd"] == pytest.approx(
+    z = ganlab.models.fixed_noise(200, 8, tracker.seed)
+    assert metric(ganlab.models.render(G_best, z))["fd"] == pytest.approx(
         state["scores"]["fd"], rel=1e-6
     )

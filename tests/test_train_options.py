@@ -9,9 +9,9 @@ import torch
 
 import ganlab
 from ganlab.checkpoint import load_checkpoint
-from ganlab.models import dcgan
 from ganlab.config import TrainConfig
 from ganlab.history import TrainingDiverged
+from ganlab.models import dcgan
 from ganlab.training import train
 
 CFG = TrainConfig(

@@ -356,9 +356,9 @@ def train_dcgan(args, w: distributed.World) -> None:
         )
     print(describe(), "|", images)
     history = train(G, D, sample_real, cfg, callbacks, G_ema=G_ema, resume=resume)
-    final = grids.render(
+    final = models.render(
         G_ema if G_ema is not None else G,
-        grids.fixed_noise(64, args.latent_dim),
+        models.fixed_noise(64, args.latent_dim),
         y=_grid_labels(64, num_classes),
     )
     grids.save_grid(final, args.out / "samples" / "final.png")
@@ -424,7 +424,7 @@ def sample(args) -> None:
         raise SystemExit(f"error: {err}") from err
     hparams = state["G_hparams"]
     z = torch.randn(args.n, G.latent_dim, generator=torch.Generator().manual_seed(args.seed))
-    x_fake = grids.render(
+    x_fake = models.render(
         G, z, y=_grid_labels(args.n, hparams.get("num_classes"), args.label, args.nrow)
     )
     if isinstance(G, models.DCGANGenerator):

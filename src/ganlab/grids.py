@@ -1,5 +1,8 @@
 """Images from a generator: sample grids, fixed-noise grids over training, latent interpolation.
 
+Drawing the images themselves is :func:`ganlab.models.render` (and ``fixed_noise``); this module
+lays them out, saves them and animates them.
+
 Images are tensors ``(N, C, H, W)`` in [−1, 1] (the generator's tanh range); grids are numpy
 arrays in [0, 1] ready for ``imshow``. :class:`GridSnapshots` is a training callback that keeps
 a grid of ``G(z)`` for the same ``z`` every few steps, for a figure or an animation of training.
@@ -17,7 +20,7 @@ from matplotlib import animation
 from torch import nn
 
 from ._checks import positive_int
-from .models import fixed_noise, render  # noqa: F401 (part of this module's API)
+from .models import sampling as _sampling  # render and fixed_noise live in ganlab.models
 
 
 def _as_images(images) -> torch.Tensor:
@@ -91,7 +94,7 @@ class GridSnapshots:
         labels: torch.Tensor | None = None,
     ):
         positive_int("every", every)
-        self.z, self.every, self.nrow = fixed_noise(n, latent_dim, seed), every, nrow
+        self.z, self.every, self.nrow = _sampling.fixed_noise(n, latent_dim, seed), every, nrow
         self.labels = labels
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.frames: list[tuple[int, torch.Tensor]] = []
@@ -99,7 +102,7 @@ class GridSnapshots:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every and step != 1:
             return
-        images = render(G, self.z, y=self.labels)
+        images = _sampling.render(G, self.z, y=self.labels)
         self.frames.append((step, images))
         if self.out_dir is not None:
             save_grid(images, self.out_dir / f"step_{step:06d}.png", self.nrow)
@@ -164,4 +167,4 @@ def interpolate(
     positive_int("steps", steps)
     t = torch.linspace(0, 1, steps)
     z = slerp(z0, z1, t) if spherical else torch.lerp(z0, z1, t[:, None])
-    return render(G, z, batch_stats=batch_stats)
+    return _sampling.render(G, z, batch_stats=batch_stats)
