@@ -5,7 +5,7 @@ import pytest
 import torch
 
 import ganlab
-from ganlab import sweep
+from ganlab import batched, sweep
 from ganlab.metrics import CoverageTracker, ModeCoverage, generator_coverage
 
 FAST = ganlab.TrainConfig(
@@ -132,11 +132,11 @@ def test_batched_adam_is_torch_adam_member_by_member_bit_for_bit():
     params = [torch.randn(n, 5, 3, requires_grad=True), torch.randn(n, 1, 5, requires_grad=True)]
     singles = [[p.detach()[i].clone().requires_grad_() for p in params] for i in range(n)]
     opts = [torch.optim.Adam(ps, lr=lr, betas=(0.5, 0.999)) for ps, lr in zip(singles, lrs)]
-    batched = sweep.BatchedAdam(params, lrs, betas=(0.5, 0.999))
+    adam = batched.BatchedAdam(params, lrs, betas=(0.5, 0.999))
     for it in range(25):
         grads = [torch.randn_like(p) for p in params]
         active = np.array([True, it % 3 > 0, True, it % 2 == 0])  # members 1 and 3 skip some steps
-        batched.step(grads, None if active.all() else active)
+        adam.step(grads, None if active.all() else active)
         for i in np.flatnonzero(active):
             for p, g in zip(singles[i], grads):
                 p.grad = g[i].clone()
@@ -144,7 +144,7 @@ def test_batched_adam_is_torch_adam_member_by_member_bit_for_bit():
     for i in range(n):
         for p, single in zip(params, singles[i]):
             assert torch.equal(p.detach()[i], single.detach())
-    assert batched.steps.tolist() == [25, 16, 25, 13]
+    assert adam.steps.tolist() == [25, 16, 25, 13]
 
 
 def test_members_real_samples_are_mixture_sample_stacked_and_a_member_sitting_out_draws_nothing():
@@ -154,17 +154,17 @@ def test_members_real_samples_are_mixture_sample_stacked_and_a_member_sitting_ou
     gens = lambda: [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
     expected = torch.stack([mix.sample(50, g) for g in gens()])
     assert torch.equal(
-        sweep._sample_members(mix, 50, gens(), np.array([True, True, True])), expected
+        batched.sample_members(mix, 50, gens(), np.array([True, True, True])), expected
     )
     g = gens()
-    out = sweep._sample_members(mix, 50, g, np.array([True, False, True]))
+    out = batched.sample_members(mix, 50, g, np.array([True, False, True]))
     assert torch.equal(out[[0, 2]], expected[[0, 2]])
     assert torch.equal(mix.sample(50, g[1]), expected[1])  # member 1's generator was not used
 
 
 def test_stacked_mlp_maps_each_slice_through_its_own_network():
     pairs = [ganlab.toy_gan(2, hidden=8, depth=3, seed=s) for s in range(3)]
-    stacked = sweep.StackedMLP([D for _, D in pairs], torch.device("cpu"))
+    stacked = batched.StackedMLP([D for _, D in pairs], torch.device("cpu"))
     x = torch.randn(3, 10, 2)
     out = stacked(x)
     assert out.shape == (3, 10, 1)

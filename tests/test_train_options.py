@@ -258,7 +258,7 @@ def test_wgan_clips_the_critic_after_every_update():
     [(dict(loss="wgan-gp"), dict(loss="wgan")), (dict(r1=4.0), {}), (dict(r2=2.0), {})],
 )
 def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
-    train_module = ganlab.training  # the module (ganlab.train is the function)
+    train_module = ganlab.training_setup  # where train() computes the penalty
     recorded = []
     original = train_module.total_penalty
 
@@ -289,7 +289,7 @@ def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
 
 @pytest.mark.parametrize("name,weight", [("r1", 4.0), ("r2", 2.0)])
 def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight, monkeypatch):
-    train_module = ganlab.training
+    train_module = ganlab.training_setup
     digits = ganlab.data.digits(16)
     drawn, recorded = {}, []
 

@@ -5,6 +5,7 @@ chapters use most, re-exported here."""
 __version__ = "0.1.0"
 
 from . import (
+    batched,
     checkpoint,
     config,
     data,
@@ -26,6 +27,7 @@ from . import (
     sweep,
     theory,
     training,
+    training_setup,
 )
 from .config import TrainConfig
 from .history import History, TrainingDiverged
@@ -45,6 +47,7 @@ from .training import every, train
 
 __all__ = [
     # submodules
+    "batched",
     "checkpoint",
     "config",
     "data",
@@ -66,6 +69,7 @@ __all__ = [
     "sweep",
     "theory",
     "training",
+    "training_setup",
     # training
     "TrainConfig",
     "History",

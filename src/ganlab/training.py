@@ -4,7 +4,13 @@ One step is ``k_disc`` discriminator updates on fresh real and generated minibat
 generator update on fresh noise (Goodfellow et al., Algorithm 1, with Adam). Nothing here is
 specific to the toy MLPs: the same loop trains the DCGAN. Speed options (bf16 autocast,
 channels-last, ``torch.compile``, fused Adam, reusing the fake batch), a generator EMA and
-checkpoints come in through the config; metrics and snapshots through callbacks.
+checkpoints come in through the config (:mod:`ganlab.config`); metrics and snapshots through
+callbacks. What the loop needs before its first step (checks, devices, optimisers, several
+processes, resuming) is prepared by :mod:`ganlab.training_setup`; the per-step traces and their
+NaN check are :mod:`ganlab.history`'s.
+
+Also here, for the chapters: :func:`discriminator_step` (one update of D) and
+:func:`fit_discriminator` (D alone against a fixed generator).
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict
 from pathlib import Path
 
 import torch
@@ -22,11 +27,12 @@ from tqdm.auto import tqdm
 
 from . import cudagraph, distributed
 from ._checks import positive, positive_int
-from .checkpoint import load_checkpoint, restore_training, save_checkpoint, training_state
+from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .history import History, TraceBuffer, TrainingDiverged
 from .losses import get_loss
 from .regularizers import clip_weights_, regularizers_for, total_penalty
+from .training_setup import Run, prepare
 
 Callback = Callable[[int, nn.Module, nn.Module, History], None]
 
@@ -60,7 +66,8 @@ def discriminator_step(
     clip=None,
     sync=None,
 ):
-    """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake).
+    """One update of D on a real and a generated minibatch; returns ``(loss, logits_real,
+    logits_fake)``.
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
     ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D;
@@ -145,72 +152,6 @@ def _ema_update(G_ema: nn.Module, G: nn.Module, decay: float) -> None:
         b_ema.copy_(b)  # batch-norm statistics are copied, not averaged
 
 
-def _check_setup(G, D, cfg: TrainConfig, w, device: torch.device, G_ema, penalties) -> int | None:
-    """Refuse what ``train`` cannot do with these models and settings; return G's number of classes (or None)."""
-    if not hasattr(G, "latent_dim"):
-        raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
-    num_classes = getattr(G, "num_classes", None)  # a conditional GAN: G(z, y) and D(x, y)
-    if (getattr(D, "num_classes", None) or None) != (num_classes or None):
-        raise ValueError(
-            f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
-            f"and D.num_classes={getattr(D, 'num_classes', None)!r}"
-        )
-    for name in ("batch_real", "batch_fake", "batch_g"):
-        if getattr(cfg, name) % w.size:
-            raise ValueError(
-                f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}"
-            )
-    if cfg.sync_batchnorm and device.type != "cuda":
-        raise ValueError(
-            "sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)"
-        )
-    if G_ema is not None and [p.shape for p in G_ema.parameters()] != [
-        p.shape for p in G.parameters()
-    ]:
-        raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
-    if cfg.cuda_graph:
-        cudagraph.check_device(device)
-        refused = [
-            what
-            for what, on in (
-                ("compile", cfg.compile),
-                ("several processes", w.size > 1),
-                ("gradient penalties (wgan-gp, r1, r2)", bool(penalties)),
-            )
-            if on
-        ]
-        if refused:
-            raise ValueError(
-                f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off"
-            )
-    return num_classes
-
-
-def _wrapped(
-    G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device, penalised: bool = False
-) -> tuple[nn.Module, nn.Module]:
-    """The modules forward passes go through: G and D, wrapped for several processes (DDP) and / or compiled.
-
-    Parameters and state dicts stay G's and D's own. A ``penalised`` D is not wrapped in DDP (its
-    penalty needs a double backward through the plain module): ``train`` averages its gradients itself.
-    """
-    G_run, D_run = G, D
-    if w.size > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        if cfg.sync_batchnorm:
-            G_run, D_run = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
-        ids = [device.index] if device.type == "cuda" else None
-        G_run = DDP(G_run, device_ids=ids)
-        D_run = D_run if penalised else DDP(D_run, device_ids=ids)
-    if cfg.compile:
-        G_run, D_run = (
-            torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode)
-            for m in (G_run, D_run)
-        )
-    return G_run, D_run
-
-
 def train(
     G: nn.Module,
     D: nn.Module,
@@ -223,12 +164,14 @@ def train(
     """Train ``G`` and ``D`` in place; return the History.
 
     Args:
-        G: a generator module with a ``latent_dim`` attribute, mapping ``(N, latent_dim)`` noise to samples.
+        G: a generator module with a ``latent_dim`` attribute, mapping ``(N, latent_dim)`` noise
+            to samples.
         D: a discriminator module mapping samples to ``(N,)`` logits.
-        sample_real: ``sample_real(n, generator)`` returns ``n`` real samples, e.g. ``mixture.sample``
-            or ``ganlab.data.ImageData.sample`` (keep image data on the training device). For a
-            conditional G (``G.num_classes`` set) it returns ``(x, y)``, e.g. ``ImageData.sample_labeled``;
-            fakes then get labels drawn uniformly, and D sees ``D(x, y)``.
+        sample_real: ``sample_real(n, generator)`` returns ``n`` real samples, e.g.
+            ``mixture.sample`` or ``ganlab.data.ImageData.sample`` (keep image data on the
+            training device). For a conditional G (``G.num_classes`` set) it returns ``(x, y)``,
+            e.g. ``ImageData.sample_labeled``; fakes then get labels drawn uniformly, and D sees
+            ``D(x, y)``.
         cfg: the run's settings.
         callbacks: each is called as ``cb(step, G, D, history)`` after every generator step.
         G_ema: optional copy of G (``copy.deepcopy(G)``) that tracks an exponential moving average
@@ -249,133 +192,22 @@ def train(
     per process, so that run matches one process statistically rather than number for number
     (and a resumed run draws them afresh).
     """
-    w = distributed.world()
-    device = cfg.resolved_device() if w.size == 1 else w.device
-    loss = get_loss(cfg.loss)
-    penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
-    num_classes = _check_setup(G, D, cfg, w, device, G_ema, penalties)
-    memory = (
-        torch.channels_last if cfg.channels_last and not cfg.compile else torch.contiguous_format
-    )
-    for module in (G, D) if G_ema is None else (G, D, G_ema):
-        module.to(device, memory_format=memory).train()
-    fused = cfg.fused_adam if cfg.fused_adam is not None else device.type == "cuda"
-    capturable = (
-        cfg.cuda_graph and device.type == "cuda"
-    )  # Adam's step count on the GPU, inside the graph
-    opt_g = torch.optim.Adam(
-        G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused, capturable=capturable
-    )
-    opt_d = torch.optim.Adam(
-        D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused, capturable=capturable
-    )
-    gen = torch.Generator(device).manual_seed(cfg.seed)
-    done, history = 0, History(config=asdict(cfg))
-    if resume is not None:
-        state = load_checkpoint(resume)
-        done, history = restore_training(state, cfg, G, D, opt_g, opt_d, gen, G_ema)
-        history.config = asdict(cfg)
-    G_run, D_run = _wrapped(G, D, cfg, w, device, penalised=bool(penalties))
-    # A penalised D on several processes: its gradients are averaged by hand, and its penalty draws its
-    # interpolation weights from a generator of its own per process (the slices need different ones).
-    sync_d = (lambda: distributed.average_gradients(D, w)) if penalties and w.size > 1 else None
-    penalty_gen = (
-        gen if w.size == 1 else torch.Generator(device).manual_seed(cfg.seed * 1_000_003 + w.rank)
-    )
-    traces = TraceBuffer(cfg.log_every, device)
-    start, wall_before = time.perf_counter(), history.wall_time
+    run = prepare(G, D, sample_real, cfg, G_ema, resume)
+    inputs = dict(noise=run.noise, labels=run.labels, real=run.real)
 
-    def penalty(
-        x_real, x_fake, y_real=None, y_fake=None
-    ):  # on the plain D: double backward does not go through compile or DDP
-        if y_real is None:
-            return total_penalty(penalties, D, x_real, x_fake, penalty_gen)
-        return total_penalty(
-            penalties,
-            lambda x: D(x, y_real),
-            x_real,
-            x_fake,
-            penalty_gen,
-            D_fake=lambda x: D(x, y_fake),
-        )
+    def one_step(noise, labels, real):  # the inputs: drawn, or a CUDA graph's fixed tensors
+        return _step(run, noise, labels, real)
 
-    def autocast():  # a CUDA graph capture needs autocast's cache of cast weights off
-        return torch.autocast(
-            device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph
-        )
-
-    def noise(n):  # every process draws the global batch and keeps its slice
-        return distributed.shard(torch.randn(n, G.latent_dim, generator=gen, device=device), w)
-
-    def real(n):  # (x, y), y None unless conditional
-        drawn = sample_real(n, gen)
-        if num_classes and not isinstance(drawn, (tuple, list)):
-            raise ValueError(
-                "a conditional G needs sample_real to return (x, y), e.g. ImageData.sample_labeled"
-            )
-        x, y = drawn if num_classes else (drawn, None)
-        x = distributed.shard(x, w)
-        x = x.to(device, memory_format=memory) if x.ndim == 4 else x.to(device)
-        return x, None if y is None else distributed.shard(y, w).to(device)
-
-    def labels(n):  # class labels of a fake batch, uniform over the classes
-        if not num_classes:
-            return None
-        return distributed.shard(torch.randint(num_classes, (n,), generator=gen, device=device), w)
-
-    def one_step(
-        noise, labels, real
-    ):  # the inputs come through these three: drawn, or a CUDA graph's
-        # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
-        for i in range(cfg.k_disc):
-            keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
-            z, y_fake = noise(cfg.batch_fake), labels(cfg.batch_fake)
-            with torch.set_grad_enabled(keep_graph), autocast():
-                x_fake = _call(G_run, z, y_fake)
-            x_real, y_real = real(cfg.batch_real)
-            loss_d, logits_real, logits_fake = discriminator_step(
-                D_run,
-                opt_d,
-                loss.discriminator,
-                x_real,
-                x_fake.detach(),
-                autocast,
-                y_real,
-                y_fake,
-                penalty if penalties else None,
-                loss.clip,
-                sync_d,
-            )
-        # Generator: its samples are just another input to D; gradients flow through D into G.
-        with autocast():
-            if not cfg.reuse_fake:
-                z, y_fake = noise(cfg.batch_g), labels(cfg.batch_g)
-                x_fake = _call(G_run, z, y_fake)
-            loss_g = loss.generator(_call(D_run, x_fake, y_fake).float())
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        if G_ema is not None:
-            _ema_update(G_ema, G, cfg.ema_decay)
-        with torch.no_grad():
-            return torch.stack(
-                [
-                    loss_d,
-                    loss_g,
-                    torch.sigmoid(logits_real).mean(),
-                    torch.sigmoid(logits_fake).mean(),
-                ]
-            )
-
-    inputs = dict(noise=noise, labels=labels, real=real)
     run_step = (
-        cudagraph.StepGraph(one_step, inputs, device)
+        cudagraph.StepGraph(one_step, inputs, run.device)
         if cfg.cuda_graph
         else (lambda: one_step(**inputs))
     )
+    history, traces = run.history, TraceBuffer(cfg.log_every, run.device)
+    w, start, wall_before = run.world, time.perf_counter(), history.wall_time
     bar = tqdm(
-        range(done + 1, cfg.num_steps + 1),
-        initial=done,
+        range(run.done + 1, cfg.num_steps + 1),
+        initial=run.done,
         total=cfg.num_steps,
         desc=f"train ({cfg.loss})",
         disable=not (cfg.progress and w.is_main),
@@ -397,11 +229,53 @@ def train(
             )
         if save and w.is_main:
             history.wall_time = wall_before + time.perf_counter() - start
-            save_checkpoint(
-                training_state(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history),
-                cfg.checkpoint_path,
-            )
+            save_checkpoint(run.state(step), cfg.checkpoint_path)
         for callback in callbacks:
             callback(step, G, D, history)
     history.wall_time = wall_before + time.perf_counter() - start
     return history
+
+
+def _step(run: Run, noise, labels, real) -> torch.Tensor:
+    """One training step: ``k_disc`` updates of D, then one of G (and G_ema); returns the traces.
+
+    The inputs come through ``noise(n)``, ``labels(n)`` and ``real(n)``, drawn fresh by the run or
+    replayed from a CUDA graph's fixed tensors, in this order.
+    """
+    cfg, loss, G_run, D_run = run.cfg, run.loss, run.G_run, run.D_run
+    penalty = run.penalty if run.penalties else None
+    sync_d = run.sync_d if run.penalties and run.world.size > 1 else None
+    # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
+    for i in range(cfg.k_disc):
+        keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
+        z, y_fake = noise(cfg.batch_fake), labels(cfg.batch_fake)
+        with torch.set_grad_enabled(keep_graph), run.autocast():
+            x_fake = _call(G_run, z, y_fake)
+        x_real, y_real = real(cfg.batch_real)
+        loss_d, logits_real, logits_fake = discriminator_step(
+            D_run,
+            run.opt_d,
+            loss.discriminator,
+            x_real,
+            x_fake.detach(),
+            run.autocast,
+            y_real,
+            y_fake,
+            penalty,
+            loss.clip,
+            sync_d,
+        )
+    # Generator: its samples are just another input to D; gradients flow through D into G.
+    with run.autocast():
+        if not cfg.reuse_fake:
+            z, y_fake = noise(cfg.batch_g), labels(cfg.batch_g)
+            x_fake = _call(G_run, z, y_fake)
+        loss_g = loss.generator(_call(D_run, x_fake, y_fake).float())
+    run.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    run.opt_g.step()
+    if run.G_ema is not None:
+        _ema_update(run.G_ema, run.G, cfg.ema_decay)
+    with torch.no_grad():
+        d_real, d_fake = torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()
+        return torch.stack([loss_d, loss_g, d_real, d_fake])
