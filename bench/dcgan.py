@@ -20,24 +20,18 @@ The Markdown results file is rewritten on every run; nothing in it is copied by 
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import shlex
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 from torch import nn
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab.data import digits
 from ganlab.models import dcgan
-
-sys.path.insert(0, str(Path(__file__).parent))
-from toy import machine  # noqa: E402  (the same description of the machine as bench/toy.py)
 
 LR, BETAS, LATENT = 2e-4, (0.5, 0.999), 100  # Radford et al.'s settings, as in pytorch/examples
 
@@ -206,7 +200,7 @@ def measure(args, device) -> list[dict]:
     return results
 
 
-def report(args, device, results, wall) -> str:
+def report(args, device, results, clock: Clock) -> str:
     lines = [
         "# DCGAN benchmark: ganlab's trainer vs a pytorch/examples-style loop",
         "",
@@ -215,8 +209,7 @@ def report(args, device, results, wall) -> str:
         "## Machine",
         "",
         *machine(device),
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; benchmark wall time {wall / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        *clock.lines(load=False),
         "",
         "## Results",
         "",
@@ -244,49 +237,35 @@ def report(args, device, results, wall) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument(
-        "--image-size", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU"
-    )
-    parser.add_argument("--width", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
-    parser.add_argument(
+    p = parser(__doc__)
+    add_device(p)
+    p.add_argument("--image-size", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
+    p.add_argument("--width", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
+    p.add_argument(
         "--batches", type=int, nargs="+", default=None, help="default: 128 1024 (GPU), 64 128 (CPU)"
     )
-    parser.add_argument(
-        "--steps", type=int, default=None, help="timed steps (default 100 GPU, 5 CPU)"
-    )
-    parser.add_argument(
+    p.add_argument("--steps", type=int, default=None, help="timed steps (default 100 GPU, 5 CPU)")
+    p.add_argument(
         "--warmup", type=int, default=None, help="untimed steps first (default 20 GPU, 2 CPU)"
     )
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
         "--workers", type=int, default=None, help="reference DataLoader workers (2 GPU, 0 CPU)"
     )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
-    )
-    parser.add_argument(
+    add_threads(p)
+    p.add_argument(
         "--compile", action="store_true", help="also time torch.compile (minutes to compile on CPU)"
     )
-    parser.add_argument(
+    p.add_argument(
         "--rows",
         nargs="+",
         default=None,
-        help="only the ganlab rows whose names contain one of these strings (the reference always runs)",
+        help="only the ganlab rows whose names contain one of these strings (the reference always "
+        "runs)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/dcgan_<device>.md)",
-    )
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(ganlab.default_device() if args.device == "auto" else args.device)
+    add_out(p, "bench/results/dcgan_<device>.md")
+    args = finish(p, p.parse_args(argv), ("repeats",))
+    device, clock = args.device, Clock()
     gpu = device.type == "cuda"
     for name, on_gpu, on_cpu in (
         ("image_size", 64, 32),
@@ -300,10 +279,9 @@ def main(argv=None) -> int:
             setattr(args, name, on_gpu if gpu else on_cpu)
     if gpu:
         torch.backends.cudnn.benchmark = True  # both sides: pick the fastest convolution algorithms
-    start = time.perf_counter()
     results = measure(args, device)
-    text = report(args, device, results, time.perf_counter() - start)
-    out = args.out or Path(__file__).parent / "results" / f"dcgan_{device.type}.md"
+    text = report(args, device, results, clock)
+    out = args.out or RESULTS / f"dcgan_{device.type}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)

@@ -19,23 +19,19 @@ Exit status 1 if a check fails. The Markdown results file is rewritten on every 
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
-import datetime
 import sys
 import tempfile
 from pathlib import Path
 
 import torch
+from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
 
 import ganlab
 from ganlab import sweep
 from ganlab.checkpoint import load_checkpoint
 from ganlab.models import DCGANGenerator, dcgan
-
-sys.path.insert(0, str(Path(__file__).parent))
-from toy import machine  # noqa: E402
 
 
 def flat(module) -> torch.Tensor:
@@ -172,20 +168,12 @@ def check_cuda_graph(device, data, **options) -> tuple[float, float]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--device", default="cuda", help="cuda (the point); cpu for a smoke run of this script"
-    )
-    p.add_argument(
-        "--out", type=Path, default=None, help="default bench/results/gpu_checks_<device>.md"
-    )
-    args = p.parse_args(argv)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        p.error("no CUDA GPU: these checks are for a GPU (the CPU paths are in tests/)")
-    device = args.device
-    args.out = (
-        args.out or Path(__file__).parent / "results" / f"gpu_checks_{torch.device(device).type}.md"
-    )
+    p = parser(__doc__)
+    add_device(p, default="cuda")  # cpu: a smoke run of this script
+    add_out(p, "bench/results/gpu_checks_<device>.md")
+    args = finish(p, p.parse_args(argv))
+    device, clock = str(args.device), Clock()
+    args.out = args.out or RESULTS / f"gpu_checks_{args.device.type}.md"
     data = ganlab.data.digits(16).to(device)
     checks = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -241,7 +229,7 @@ def main(argv=None) -> int:
         "## Machine",
         "",
         *machine(torch.device(device)),
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        *clock.lines(load=False),
         "",
         "## Checks",
         "",

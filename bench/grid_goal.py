@@ -23,20 +23,13 @@ from __future__ import annotations
 
 import argparse
 import csv
-import datetime
-import shlex
 import statistics
 import sys
-import time
-from pathlib import Path
 
-import torch
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 
 import ganlab
 from ganlab import sweep
-
-sys.path.insert(0, str(Path(__file__).parent))
-from toy import machine  # noqa: E402
 
 GOAL_MODES, GOAL_HQ = 25, 0.90
 
@@ -68,7 +61,7 @@ def train_config(args, loss: str, num_steps: int, lr: float) -> ganlab.TrainConf
         loss=loss,
         log_every=100,
         progress=args.progress,
-        device=args.device,
+        device=str(args.device),
     )
 
 
@@ -143,7 +136,7 @@ def table(rows: list[dict]) -> list[str]:
     return lines
 
 
-def report(args, rows, started, elapsed, device) -> str:
+def report(args, rows, clock: Clock, device) -> str:
     sched = " then ".join(f"{s} steps at {f:g}x" for s, f in args.phases)
     return (
         "\n".join(
@@ -156,8 +149,7 @@ def report(args, rows, started, elapsed, device) -> str:
                 "## Machine and run",
                 "",
                 *machine(device),
-                f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
-                f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+                *clock.lines(load=False),
                 "",
                 "## Protocol",
                 "",
@@ -182,9 +174,7 @@ def report(args, rows, started, elapsed, device) -> str:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument("--losses", nargs="+", choices=list(ganlab.LOSSES), default=["nonsaturating"])
     p.add_argument("--hidden", type=int, default=400)
     p.add_argument("--depth", type=int, default=4)
@@ -205,29 +195,20 @@ def main(argv=None) -> int:
         help="STEPS:FACTOR, one per phase (default 10000:1 4000:0.1)",
     )
     p.add_argument("--seeds", type=int, default=8, help="seeds per step size (default 8)")
-    p.add_argument("--device", choices=["cpu", "cuda"], default=ganlab.default_device())
-    p.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
-    )
+    add_device(p)
+    add_threads(p)
     p.add_argument("--progress", action="store_true", help="a progress bar per sweep")
-    p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results")
-    args = p.parse_args(argv)
-    for name in ("hidden", "depth", "batch", "seeds"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name} must be >= 1, got {getattr(args, name)}")
+    add_out(p, "bench/results", flag="--out-dir")
+    args = finish(p, p.parse_args(argv), ("hidden", "depth", "batch", "seeds"))
     if not all(lr > 0 for lr in args.lrs):
         p.error(f"--lrs must all be > 0, got {args.lrs}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda, but torch sees no CUDA GPU; use --device cpu")
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    started, t0, rows = datetime.datetime.now(datetime.timezone.utc), time.perf_counter(), []
+    args.out_dir = args.out_dir or RESULTS
+    device, clock, rows = args.device, Clock(), []
     md, csv_path = (args.out_dir / f"grid_goal_{device.type}.{ext}" for ext in ("md", "csv"))
 
     def write():
         args.out_dir.mkdir(parents=True, exist_ok=True)
-        md.write_text(report(args, rows, started, time.perf_counter() - t0, device))
+        md.write_text(report(args, rows, clock, device))
         with open(csv_path, "w", newline="") as f:
             writer = csv.DictWriter(f, fieldnames=list(rows[0]))
             writer.writeheader()

@@ -22,23 +22,17 @@ run; nothing in it is copied by hand.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import shlex
 import sys
 import time
-from pathlib import Path
 
 import torch
+from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
+from dcgan import BETAS, LATENT, LR, dataset  # the same model and data as bench/dcgan.py
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile, schedule
 
 import ganlab
 from ganlab.models import dcgan
-
-sys.path.insert(0, str(Path(__file__).parent))
-from dcgan import BETAS, LATENT, LR, dataset  # noqa: E402  (the same model and data as bench/dcgan.py)
-from toy import machine  # noqa: E402
 
 SETTINGS = {
     "plain": dict(fused_adam=False),
@@ -140,7 +134,7 @@ def profile_setting(images, batch: int, options: dict, args, device) -> dict:
     }
 
 
-def report(args, device, results, wall) -> str:
+def report(args, device, results, clock: Clock) -> str:
     gpu = device.type == "cuda"
     lines = [
         "# DCGAN step profile (torch.profiler)",
@@ -150,8 +144,7 @@ def report(args, device, results, wall) -> str:
         "## Machine",
         "",
         *machine(device),
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; wall time {wall / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        *clock.lines(load=False),
         "",
         "## Summary",
         "",
@@ -196,31 +189,23 @@ def report(args, device, results, wall) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=["plain", "fast"])
-    parser.add_argument(
+    p = parser(__doc__)
+    add_device(p)
+    p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
+    p.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=["plain", "fast"])
+    p.add_argument(
         "--warmup", type=int, default=10, help="untimed steps first (cuDNN picks its algorithms)"
     )
-    parser.add_argument("--active", type=int, default=10, help="profiled steps")
-    parser.add_argument("--rows", type=int, default=15, help="operators per table")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/profile_<device>.md)",
-    )
-    args = parser.parse_args(argv)
-    for name in ("warmup", "active", "rows"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    device = torch.device(ganlab.default_device() if args.device == "auto" else args.device)
+    p.add_argument("--active", type=int, default=10, help="profiled steps")
+    p.add_argument("--rows", type=int, default=15, help="operators per table")
+    add_out(p, "bench/results/profile_<device>.md")
+    args = finish(p, p.parse_args(argv), ("warmup", "active", "rows"))
+    device = args.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    start, results = time.perf_counter(), []
+    clock, results = Clock(), []
     for batch in args.batches:
         images = dataset(args.image_size, batch)
         for name in args.settings:
@@ -231,8 +216,8 @@ def main(argv=None) -> int:
                 f"{r['images_per_s']:,.0f} images/s",
                 flush=True,
             )
-    text = report(args, device, results, time.perf_counter() - start)
-    out = args.out or Path(__file__).parent / "results" / f"profile_{device.type}.md"
+    text = report(args, device, results, clock)
+    out = args.out or RESULTS / f"profile_{device.type}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text[: text.index("\n## batch")])

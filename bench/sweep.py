@@ -24,18 +24,14 @@ The Markdown results file is rewritten on every run; nothing in it is copied by 
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime
+import functools
 import os
-import shlex
 import statistics
 import sys
-import time
-from pathlib import Path
 
 import torch
-from toy import machine  # the same description of the machine as bench/toy.py
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 from tqdm.auto import tqdm
 
 import ganlab
@@ -52,10 +48,15 @@ SIZES = {
 GOAL_N, GOAL_RATIO = 32, 10.0  # the issue's goal: at least 10x the loop at N = 32
 
 
-def config(size: str, num_steps: int, device: str) -> ganlab.TrainConfig:
+def config(size: str, num_steps: int, device) -> ganlab.TrainConfig:
     b = SIZES[size]["batch"]
     return ganlab.TrainConfig(
-        num_steps=num_steps, batch_real=b, batch_fake=b, batch_g=b, progress=False, device=device
+        num_steps=num_steps,
+        batch_real=b,
+        batch_fake=b,
+        batch_g=b,
+        progress=False,
+        device=str(device),
     )
 
 
@@ -107,8 +108,8 @@ def measure(args) -> dict:
             rates_b, rates_l = [], []
             for r in range(args.repeats):
                 sides = [
-                    ("batched", lambda: batched(size, n, steps_b, args.device)),
-                    ("loop", lambda: loop(size, members, steps_l, args.device)),
+                    ("batched", functools.partial(batched, size, n, steps_b, args.device)),
+                    ("loop", functools.partial(loop, size, members, steps_l, args.device)),
                 ]
                 for name, fn in sides if r % 2 == 0 else sides[::-1]:  # ABBA: drift hits both alike
                     (rates_b if name == "batched" else rates_l).append(fn())
@@ -121,9 +122,9 @@ def measure(args) -> dict:
     return out
 
 
-def report(args, results, load, started, elapsed) -> str:
+def report(args, results, clock: Clock) -> str:
     """The results file, in Markdown."""
-    device = torch.device(args.device)
+    device = args.device
     lines = [
         "# Sweep benchmark: N toy GANs batched (`ganlab.sweep.run`) vs a loop of `ganlab.train`",
         "",
@@ -135,10 +136,7 @@ def report(args, results, load, started, elapsed) -> str:
         f"- torch threads: {torch.get_num_threads()} "
         f"({'set by --threads' if args.threads else 'torch default'}; OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}), the same for both sides",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
-        f"- load average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} "
-        "(the benchmark itself adds about 1; more means other processes shared the CPU)",
-        f"- command: `{' '.join(shlex.quote(a) for a in ['python', 'bench/sweep.py', *sys.argv[1:]])}`",
+        *clock.lines(),
         "",
         "## Results",
         "",
@@ -190,9 +188,7 @@ def report(args, results, load, started, elapsed) -> str:
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument(
         "--sizes",
         nargs="+",
@@ -216,50 +212,21 @@ def parse_args(argv=None):
     p.add_argument(
         "--loop-members", type=int, default=2, help="members the loop is timed on (default 2)"
     )
-    p.add_argument(
-        "--device",
-        choices=["cpu", "cuda"],
-        default=ganlab.default_device(),
-        help="default: cuda when present, else cpu",
-    )
-    p.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/sweep_<device>.md)",
-    )
-    args = p.parse_args(argv)
-    for name in ("repeats", "loop_members"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if any(n < 1 for n in args.members):
-        p.error(f"--members must all be >= 1, got {args.members}")
+    add_device(p)
+    add_threads(p)
+    add_out(p, "bench/results/sweep_<device>.md")
+    args = finish(p, p.parse_args(argv), ("repeats", "loop_members", "members"))
     if not args.seconds > 0:
         p.error(f"--seconds must be > 0, got {args.seconds}")
-    if args.threads is not None and args.threads < 1:
-        p.error(f"--threads must be >= 1, got {args.threads}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda, but torch sees no CUDA GPU; use --device cpu")
     return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    out = args.out or Path(__file__).resolve().parent / "results" / f"sweep_{args.device}.md"
-    started, t0, load_start = (
-        datetime.datetime.now(datetime.timezone.utc),
-        time.perf_counter(),
-        os.getloadavg()[0],
-    )
+    out = args.out or RESULTS / f"sweep_{args.device.type}.md"
+    clock = Clock()
     results = measure(args)
-    text = report(
-        args, results, (load_start, os.getloadavg()[0]), started, time.perf_counter() - t0
-    )
+    text = report(args, results, clock)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text[text.index("## Results") :])

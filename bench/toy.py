@@ -18,18 +18,12 @@ The Markdown results file is rewritten on every run; nothing in it is copied by 
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
-import platform
-import shlex
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -228,49 +222,7 @@ def censored_median(values: list[float | None]):
     return None if hi is None else (lo + hi) / 2
 
 
-def source_version() -> str:
-    """The git commit of the checkout this runs from, marked when ``src/`` has uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"commit {commit}" + (" with uncommitted changes in src/" if dirty else "")
-
-
-def machine(device: torch.device) -> list[str]:
-    """Lines naming the machine and software the numbers belong to."""
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    lines = [
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch intra-op threads: {torch.get_num_threads()}",
-    ]
-    if device.type == "cuda":
-        lines.append(f"- GPU: {torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})")
-    lines += [
-        f"- device: {device}; torch {torch.__version__}; ganlab {ganlab.__version__}; "
-        f"Python {platform.python_version()}; host {platform.node() or 'unknown'}",
-        f"- ganlab source: {source_version()}",
-    ]
-    return lines
-
-
-def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
+def report(args, device, mix, rates, probes, clock: Clock) -> str:
     """The results file, in Markdown."""
     rate = {name: statistics.median(values) for name, values in rates.items()}
     # Repeat r of both sides ran back to back, so their ratio is spared most of the machine's drift.
@@ -308,10 +260,7 @@ def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
         "## Machine",
         "",
         *machine(device),
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
-        f"- load average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} "
-        "(the benchmark itself adds about 1-2; more means other processes shared the CPU)",
-        f"- command: `{' '.join(shlex.quote(a) for a in ['python', 'bench/toy.py', *sys.argv[1:]])}`",
+        *clock.lines(),
         "",
         "## Results",
         "",
@@ -389,9 +338,7 @@ def fmt(value, spec=".1f", missing="not reached"):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument(
         "--steps", type=int, default=1000, help="timed steps per steps/s measurement (default 1000)"
     )
@@ -414,58 +361,26 @@ def parse_args(argv=None):
     p.add_argument(
         "--eval-every", type=int, default=100, help="steps between coverage checks (default 100)"
     )
-    p.add_argument(
-        "--device",
-        choices=["cpu", "cuda"],
-        default=ganlab.default_device(),
-        help="default: cuda when present, else cpu",
-    )
-    p.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/toy_<device>.md)",
-    )
-    args = p.parse_args(argv)
-    for name in ("steps", "warmup", "repeats", "max_steps", "eval_every"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    add_device(p)
+    add_threads(p)
+    add_out(p, "bench/results/toy_<device>.md")
+    args = finish(p, p.parse_args(argv), ("steps", "warmup", "repeats", "max_steps", "eval_every"))
     if args.eval_every > args.max_steps:
         p.error(
-            f"--eval-every {args.eval_every} exceeds --max-steps {args.max_steps}: nothing would be checked"
+            f"--eval-every {args.eval_every} exceeds --max-steps {args.max_steps}: "
+            "nothing would be checked"
         )
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda, but torch sees no CUDA GPU; use --device cpu")
     return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    out = args.out or Path(__file__).resolve().parent / "results" / f"toy_{device.type}.md"
+    device, clock = args.device, Clock()
+    out = args.out or RESULTS / f"toy_{device.type}.md"
     mix = ganlab.ring()
-    started, t0, load_start = (
-        datetime.datetime.now(datetime.timezone.utc),
-        time.perf_counter(),
-        os.getloadavg()[0],
-    )
     rates = measure_rates(args, mix, device)
     probes = measure_targets(args, mix, device)
-    text = report(
-        args,
-        device,
-        mix,
-        rates,
-        probes,
-        (load_start, os.getloadavg()[0]),
-        started,
-        time.perf_counter() - t0,
-    )
+    text = report(args, device, mix, rates, probes, clock)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text[text.index("| measure") : text.index("### Every run")].rstrip())

@@ -33,17 +33,12 @@ import argparse
 import copy
 import csv
 import dataclasses
-import datetime
 import os
-import shlex
-import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import torch
-from toy import machine  # the same description of the machine as bench/toy.py
+from _common import RESULTS, Clock, add_out, add_threads, finish, machine, parser
 from tqdm.auto import tqdm
 
 import ganlab
@@ -382,7 +377,7 @@ def digits_table(rows, losses, floor) -> list[str]:
 # ---- report -----------------------------------------------------------------------------------
 
 
-def report(args, main: Variant, variants, rows, digit_rows, floor, started, elapsed, load) -> str:
+def report(args, main: Variant, variants, rows, digit_rows, floor, clock: Clock) -> str:
     lines = [
         "# Bake-off: GAN losses on the toy mixtures and the digits, over seeds",
         "",
@@ -394,9 +389,7 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
         *machine(torch.device("cpu")),
         f"- torch threads per worker: {args.threads}, {args.jobs} worker processes running rows side by side "
         f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min; "
-        f"load average (1 min) at start / end {load[0]:.2f} / {load[1]:.2f} (shared CPU: wall times drift)",
-        f"- command: `{' '.join(shlex.quote(a) for a in ['python', 'bench/variants.py', *sys.argv[1:]])}`",
+        *clock.lines(),
         f"- seeds: {args.seeds[0]}..{args.seeds[-1]} ({len(args.seeds)}) for every main row; a costly tuned row "
         "may take the first few only (its seeds column says how many)",
         "",
@@ -498,22 +491,10 @@ def best_config(rows, mixture) -> str | None:
     return max(scored, key=lambda sc: (sc[0]["modes"][1], sc[0]["hq"][1]))[1]
 
 
-def write(
-    args, main_variant, variants, rows, digit_rows, floor, started, elapsed, load_start
-) -> str:
+def write(args, main_variant, variants, rows, digit_rows, floor, clock: Clock) -> str:
     """Write ``variants_cpu.md`` and ``variants_cpu.csv`` under ``args.out_dir``; return the Markdown."""
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    text = report(
-        args,
-        main_variant,
-        variants,
-        rows,
-        digit_rows,
-        floor,
-        started,
-        elapsed,
-        (load_start, os.getloadavg()[0]),
-    )
+    text = report(args, main_variant, variants, rows, digit_rows, floor, clock)
     (args.out_dir / "variants_cpu.md").write_text(text)
     with open(args.out_dir / "variants_cpu.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list((rows or digit_rows)[0]))
@@ -533,9 +514,7 @@ def run_job(job, args):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument("--seeds", type=int, default=10, help="seeds per toy row, 0..N-1 (default 10)")
     p.add_argument(
         "--steps", type=int, default=1000, help="generator steps of the main rows (default 1000)"
@@ -607,31 +586,18 @@ def parse_args(argv=None):
         action="store_true",
         help="a smoke run: 3 seeds, 200 steps, 32x2 MLPs, 2 digit losses x 1 seed x 50 steps",
     )
-    p.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads per worker (default 1)"
-    )
+    add_threads(p, default=1)
     p.add_argument(
         "--jobs", type=int, default=2, help="worker processes, one row at a time each (default 2)"
     )
-    p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results")
+    add_out(p, "bench/results", flag="--out-dir")
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.steps, args.hidden, args.depth, args.batch = 3, 200, 32, 2, 64
         args.digit_losses, args.digit_seeds, args.digit_steps = args.digit_losses[:2], 1, 50
-    for name in (
-        "seeds",
-        "steps",
-        "hidden",
-        "depth",
-        "batch",
-        "goal_steps",
-        "digit_seeds",
-        "digit_steps",
-        "threads",
-        "jobs",
-    ):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    positive = ("seeds", "steps", "hidden", "depth", "batch", "goal_steps", "digit_seeds")
+    args = finish(p, args, (*positive, "digit_steps", "jobs"))
+    args.out_dir = args.out_dir or RESULTS
     if not args.lr > 0:
         p.error(f"--lr must be > 0, got {args.lr}")
     args.seeds = list(range(args.seeds))
@@ -640,12 +606,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    started, t0, load_start = (
-        datetime.datetime.now(datetime.timezone.utc),
-        time.perf_counter(),
-        os.getloadavg()[0],
-    )
+    clock = Clock()
     variants = [
         Variant(loss, loss, args.hidden, args.depth, args.batch, ((args.steps, args.lr),))
         for loss in args.losses
@@ -703,17 +664,7 @@ def main(argv=None) -> None:
                     flush=True,
                 )
             # Rewrite both files after every job: a run cut short still leaves what it measured.
-            text = write(
-                args,
-                main_variant,
-                variants,
-                rows,
-                digit_rows,
-                floor,
-                started,
-                time.perf_counter() - t0,
-                load_start,
-            )
+            text = write(args, main_variant, variants, rows, digit_rows, floor, clock)
     print(text[text.index("## Protocol") :])
     print(f"wrote {args.out_dir / 'variants_cpu.md'} and {args.out_dir / 'variants_cpu.csv'}")
 
