@@ -112,7 +112,9 @@ def command() -> str:
 
 
 def source_version() -> str:
-    """The git commit of the checkout this runs from, marked when ``src/`` has uncommitted changes."""
+    """The git commit of the checkout this runs from, marked when ``src/`` has uncommitted
+    changes.
+    """
     root = Path(__file__).resolve().parent.parent
     try:
         commit = subprocess.run(

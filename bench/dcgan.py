@@ -1,4 +1,5 @@
-"""Benchmark: DCGAN training images per second, ganlab's trainer against a pytorch/examples-style loop.
+"""Benchmark: DCGAN training images per second, ganlab's trainer against a pytorch/examples-style
+loop.
 
 Both sides train the same seeded DCGAN (``ganlab.models.dcgan``) on the same images (the
 offline digits, resized and tiled into a data set of at least 20 batches) on one device, in one
@@ -11,9 +12,10 @@ each speed option switched on alone, then all together.
 "Images per second" counts real training images: batch size × generator steps per second
 (k = 1). Each row: median of ``--repeats`` timings of ``--steps`` steps after ``--warmup``.
 
-    python bench/dcgan.py                      # GPU: 64x64, width 64, batches 128 and 1024
-    python bench/dcgan.py --device cpu         # CPU: 32x32, width 32, batches 64 and 128 (minutes)
-    python bench/dcgan.py --device cuda --batches 128 1024 --compile --out bench/results/dcgan_cuda.md
+    python bench/dcgan.py                 # GPU: 64x64, width 64, batches 128 and 1024
+    python bench/dcgan.py --device cpu    # CPU: 32x32, width 32, batches 64 and 128 (minutes)
+    python bench/dcgan.py --device cuda --batches 128 1024 --compile \\
+        --out bench/results/dcgan_cuda.md
 
 The Markdown results file is rewritten on every run; nothing in it is copied by hand.
 """
@@ -25,7 +27,6 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 from torch import nn
 from tqdm.auto import tqdm
 
@@ -33,11 +34,15 @@ import ganlab
 from ganlab.data import digits
 from ganlab.models import dcgan
 
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
+
 LR, BETAS, LATENT = 2e-4, (0.5, 0.999), 100  # Radford et al.'s settings, as in pytorch/examples
 
 
 class Timer:
-    """A training callback reading the clock (after a device sync) at steps ``warmup`` and ``warmup + steps``."""
+    """A training callback reading the clock (after a device sync) at steps ``warmup`` and
+    ``warmup + steps``.
+    """
 
     def __init__(self, device, warmup, steps):
         self.device, self.marks, self.stamps = device, (warmup, warmup + steps), []
@@ -53,7 +58,9 @@ class Timer:
 
 
 def dataset(image_size: int, batch: int) -> torch.Tensor:
-    """Digits as 3-channel images in [-1, 1], tiled to at least 20 batches: ``(N, 3, size, size)`` on the CPU."""
+    """Digits as 3-channel images in [-1, 1], tiled to at least 20 batches: ``(N, 3, size, size)``
+    on the CPU.
+    """
     x = digits(image_size).images.repeat(1, 3, 1, 1)
     return x.repeat(max(1, -(-20 * batch // len(x))), 1, 1, 1)
 
@@ -110,7 +117,8 @@ def run_reference(images, batch, args, device, timer) -> None:
 def run_ganlab(images, batch, args, device, timer, **options) -> None:
     """``ganlab.train`` with the images on the device and the given TrainConfig options."""
     if options.get("compile"):
-        torch._dynamo.reset()  # compile afresh for this batch size: no recompile with dynamic shapes
+        # compile afresh for this batch size: no recompile with dynamic shapes
+        torch._dynamo.reset()
     G, D = dcgan(LATENT, 3, args.image_size, args.width, seed=0)
     data = ganlab.data.ImageData(
         images, torch.zeros(len(images), dtype=torch.long), "digits", 10
@@ -213,9 +221,10 @@ def report(args, device, results, clock: Clock) -> str:
         "",
         "## Results",
         "",
-        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}, latent {LATENT}; training images/s = batch x "
-        f"generator steps/s (k = 1), median of {args.repeats} timings of {args.steps} steps after {args.warmup} "
-        f"warm-up steps, all rows in one run, alternating order. Reference DataLoader workers: {args.workers}.",
+        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}, latent {LATENT}; "
+        f"training images/s = batch x generator steps/s (k = 1), median of {args.repeats} timings "
+        f"of {args.steps} steps after {args.warmup} warm-up steps, all rows in one run, "
+        f"alternating order. Reference DataLoader workers: {args.workers}.",
         "",
         "| batch | trainer | images/s | × reference |",
         "|---:|---|---:|---:|",

@@ -1,4 +1,5 @@
-"""Checks of ganlab's CUDA paths that the CPU test suite cannot make (``bench/gpu.sh`` runs this on a GPU).
+"""Checks of ganlab's CUDA paths that the CPU test suite cannot make (``bench/gpu.sh`` runs this on
+a GPU).
 
 Each check runs the same computation two ways on the GPU and reports the largest difference
 against a tolerance:
@@ -7,7 +8,8 @@ against a tolerance:
    ring, 30 steps; train's Adam unfused, as the sweep's);
 2. resuming a DCGAN from a checkpoint after 3 of 6 steps against the uninterrupted run
    (cuDNN in deterministic mode, as a run that must be reproducible would set it);
-3. each speed option (fused Adam, channels-last, bf16 autocast) against the plain loop after 4 steps;
+3. each speed option (fused Adam, channels-last, bf16 autocast) against the plain loop after 4
+   steps;
 4. a checkpoint written on the GPU, loaded on the CPU: the same samples from the same noise;
 5. steps replayed as a CUDA graph (``cuda_graph=True``) against ordinary steps, with and without
    the other speed options.
@@ -26,12 +28,13 @@ import tempfile
 from pathlib import Path
 
 import torch
-from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
 
 import ganlab
 from ganlab import sweep
 from ganlab.checkpoint import load_checkpoint
 from ganlab.models import DCGANGenerator, dcgan
+
+from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
 
 
 def flat(module) -> torch.Tensor:
@@ -224,7 +227,8 @@ def main(argv=None) -> int:
     lines = [
         "# ganlab's CUDA paths, checked on a GPU",
         "",
-        "Written by `bench/gpu_checks.py` (run by `bench/gpu.sh`); rerun it to regenerate this file.",
+        "Written by `bench/gpu_checks.py` (run by `bench/gpu.sh`); rerun it to regenerate this "
+        "file.",
         "",
         "## Machine",
         "",

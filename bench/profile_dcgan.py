@@ -2,9 +2,10 @@
 
 For each batch size in ``--batches`` and each trainer setting (``plain``: fp32, the book's loop;
 ``fast``: reuse_fake + fused Adam + channels-last + bf16 autocast; optionally ``compiled``: ``fast``
-with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` replayed as a CUDA graph), the step is profiled for
-``--active`` steps after ``--warmup`` untimed ones, on the same seeded DCGAN and the offline digits
-(3 channels, tiled) kept on the device, as in ``bench/dcgan.py``. Reported per setting:
+with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` replayed as a CUDA
+graph), the step is profiled for ``--active`` steps after ``--warmup`` untimed ones, on the same
+seeded DCGAN and the offline digits (3 channels, tiled) kept on the device, as in
+``bench/dcgan.py``. Reported per setting:
 
 - wall time per step (host clock around the profiled steps, after a device sync);
 - device busy time per step (the sum of the kernels' and copies' self time) and its share of the
@@ -13,7 +14,7 @@ with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` 
 - kernel launches per step;
 - the operators with the most self device time and the most self host time.
 
-    python bench/profile_dcgan.py                        # GPU: 64x64, width 64, batches 128 and 1024
+    python bench/profile_dcgan.py     # GPU: 64x64, width 64, batches 128 and 1024
     python bench/profile_dcgan.py --device cpu --image-size 16 --width 16 --batches 16 --active 2
 
 The Markdown results file (default ``bench/results/profile_<device>.md``) is rewritten on every
@@ -26,13 +27,14 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
-from dcgan import BETAS, LATENT, LR, dataset  # the same model and data as bench/dcgan.py
 from torch.autograd import DeviceType
 from torch.profiler import ProfilerActivity, profile, schedule
 
 import ganlab
 from ganlab.models import dcgan
+
+from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
+from dcgan import BETAS, LATENT, LR, dataset  # the same model and data as bench/dcgan.py
 
 SETTINGS = {
     "plain": dict(fused_adam=False),
@@ -47,7 +49,9 @@ SETTINGS = {
 
 
 def _device_time(avg) -> float:
-    """Self device time of a profiler average in microseconds (the attribute's name moved across torch versions)."""
+    """Self device time of a profiler average in microseconds (the attribute's name moved across
+    torch versions).
+    """
     for name in ("self_device_time_total", "self_cuda_time_total"):
         if hasattr(avg, name):
             return float(getattr(avg, name))
@@ -139,7 +143,8 @@ def report(args, device, results, clock: Clock) -> str:
     lines = [
         "# DCGAN step profile (torch.profiler)",
         "",
-        "Written by `bench/profile_dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.",
+        "Written by `bench/profile_dcgan.py`; rerun it to regenerate this file. See "
+        "`bench/README.md`.",
         "",
         "## Machine",
         "",
@@ -148,20 +153,21 @@ def report(args, device, results, clock: Clock) -> str:
         "",
         "## Summary",
         "",
-        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}; {args.active} profiled steps after "
-        f"{args.warmup} warm-up steps. Settings: "
+        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}; {args.active} profiled "
+        f"steps after {args.warmup} warm-up steps. Settings: "
         + "; ".join(f"`{k}` = {v}" for k, v in SETTINGS.items())
         + ".",
         "",
-        "| batch | setting | wall ms / step | device busy ms / step | busy share | kernel launches / step | images/s |",
+        "| batch | setting | wall ms / step | device busy ms / step | busy share | kernel launches "
+        "/ step | images/s |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results:
         share = "-" if r["busy_share"] is None else f"{100 * r['busy_share']:.0f} %"
         launches = "-" if r["launches"] is None else f"{r['launches']:.0f}"
         lines.append(
-            f"| {r['batch']} | {name} | {r['wall_ms']:.2f} | {r['busy_ms']:.2f} | {share} | {launches} "
-            f"| {r['images_per_s']:,.0f} |"
+            f"| {r['batch']} | {name} | {r['wall_ms']:.2f} | {r['busy_ms']:.2f} | {share} | "
+            f"{launches} | {r['images_per_s']:,.0f} |"
         )
     if not gpu:
         lines += ["", "On a CPU the profiler records no device time: read the host tables."]

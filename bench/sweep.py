@@ -1,4 +1,5 @@
-"""Benchmark: N toy GANs in one batched run (``ganlab.sweep.run``) against a Python loop of N ``ganlab.train`` runs.
+"""Benchmark: N toy GANs in one batched run (``ganlab.sweep.run``) against a Python loop of N
+``ganlab.train`` runs.
 
 A *GAN step* is one generator update of one GAN (with its ``k_disc = 1`` discriminator update), so
 N members trained for S steps make N·S GAN steps. For each network size in ``--sizes`` and each N
@@ -17,7 +18,8 @@ sides back to back in alternating order; the table gives median rates and the me
 per-repeat ratios, which a shared CPU's drift disturbs least.
 
     python bench/sweep.py [--sizes small failures default] [--members 1 8 32 128] [--threads 1]
-                          [--seconds 3] [--repeats 3] [--device cpu|cuda] [--out bench/results/sweep_cpu.md]
+                          [--seconds 3] [--repeats 3] [--device auto|cpu|cuda]
+                          [--out bench/results/sweep_cpu.md]
 
 The Markdown results file is rewritten on every run; nothing in it is copied by hand.
 """
@@ -31,13 +33,15 @@ import statistics
 import sys
 
 import torch
-from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab import sweep
 
-# Network and batch sizes; everything else is TrainConfig's default (lr 1e-3, betas (0.5, 0.999), k = 1).
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
+
+# Network and batch sizes; everything else is TrainConfig's default (lr 1e-3, betas (0.5, 0.999), k
+# = 1).
 SIZES = {
     "small": dict(hidden=32, depth=2, batch=64),  # a classroom sweep: 32-unit MLPs, 2 hidden layers
     "failures": dict(
@@ -140,12 +144,12 @@ def report(args, results, clock: Clock) -> str:
         "",
         "## Results",
         "",
-        "GAN steps per second: one step is one generator update (and its one discriminator update) "
-        "of one GAN, so N members trained for S steps make N·S. Ring of 8 Gaussians, seeds 0..N-1, "
-        "lr 1e-3 for both players, Adam betas (0.5, 0.999), non-saturating loss. *batched*: one "
-        "`ganlab.sweep.run` of N members. *loop*: `ganlab.train` of the members one after another; "
-        f"it was timed on min(N, {args.loop_members}) members and extrapolated to N (the N runs are "
-        "independent, so N runs take N times one run). Medians of "
+        "GAN steps per second: one step is one generator update (and its one discriminator "
+        "update) of one GAN, so N members trained for S steps make N·S. Ring of 8 Gaussians, "
+        "seeds 0..N-1, lr 1e-3 for both players, Adam betas (0.5, 0.999), non-saturating loss. "
+        "*batched*: one `ganlab.sweep.run` of N members. *loop*: `ganlab.train` of the members "
+        f"one after another; it was timed on min(N, {args.loop_members}) members and extrapolated "
+        "to N (the N runs are independent, so N runs take N times one run). Medians of "
         f"{args.repeats} repeats, the two sides back to back; the ratio is the median of the "
         "per-repeat ratios. Training loop only (not building the models or measuring coverage).",
         "",
@@ -154,9 +158,11 @@ def report(args, results, clock: Clock) -> str:
     for size in args.sizes:
         s = SIZES[size]
         lines += [
-            f"### {size}: MLPs of {s['depth']} hidden layers × {s['hidden']} units, batches of {s['batch']}",
+            f"### {size}: MLPs of {s['depth']} hidden layers × {s['hidden']} units, batches of "
+            f"{s['batch']}",
             "",
-            "| N | batched GAN steps/s | loop GAN steps/s | batched / loop | steps timed (batched, loop per member) |",
+            "| N | batched GAN steps/s | loop GAN steps/s | batched / loop | steps timed (batched, "
+            "loop per member) |",
             "|---:|---:|---:|---:|---|",
         ]
         for n, (rates_b, rates_l, steps_b, steps_l) in results[size].items():
@@ -175,14 +181,15 @@ def report(args, results, clock: Clock) -> str:
         )
         lines += [f"Goal (batched >= {GOAL_RATIO:.0f}x the loop at N = {GOAL_N}): {verdicts}.", ""]
     lines += [
-        "Why the ratio shrinks as the networks grow: batching removes the per-operation cost that a "
-        "small network's single run is made of (Python, dispatch, small kernels), but not the "
+        "Why the ratio shrinks as the networks grow: batching removes the per-operation cost that "
+        "a small network's single run is made of (Python, dispatch, small kernels), but not the "
         "arithmetic. Once a single run's matrix products are big enough to keep a core busy, the "
-        "batched run does the same number of floating-point operations, with no more cores to do them.",
+        "batched run does the same number of floating-point operations, with no more cores to do "
+        "them.",
         "",
         "The batched side also skips one piece of work the loop does: in the generator step "
-        "`ganlab.train` back-propagates into D's weights too (and throws the result away at the next "
-        "`zero_grad`); `sweep.run` asks autograd for G's gradients only.",
+        "`ganlab.train` back-propagates into D's weights too (and throws the result away at the "
+        "next `zero_grad`); `sweep.run` asks autograd for G's gradients only.",
     ]
     return "\n".join(lines) + "\n"
 

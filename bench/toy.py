@@ -7,8 +7,8 @@ update. Measured in one run, on one machine, interleaving the two sides:
 
 (a) steps per second: median of ``--repeats`` timings of ``--steps`` steps after ``--warmup`` steps;
 (b) wall time and steps until the generator first covers all 8 modes with >= 90 % high-quality
-    samples (``ganlab.metrics.generator_coverage`` on 2,500 samples every ``--eval-every`` steps, the
-    same code for both sides, its time excluded), for each seed, capped at ``--max-steps``.
+    samples (``ganlab.metrics.generator_coverage`` on 2,500 samples every ``--eval-every`` steps,
+    the same code for both sides, its time excluded), for each seed, capped at ``--max-steps``.
 
     python bench/toy.py [--steps 1000] [--repeats 5] [--seeds 0 1 2] [--max-steps 6000]
                         [--device cpu|cuda] [--threads N] [--out bench/results/toy_cpu.md]
@@ -23,12 +23,13 @@ import sys
 import time
 
 import torch
-from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 from torch import nn
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab.metrics import SCORE_N, generator_coverage
+
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 
 BATCH = 256  # real, fake and generator batch: TrainConfig's defaults
 LR, BETAS = 1e-3, (0.5, 0.999)  # TrainConfig's defaults for both players
@@ -264,23 +265,25 @@ def report(args, device, mix, rates, probes, clock: Clock) -> str:
         "",
         "## Results",
         "",
-        f"Steps/s: median of {args.repeats} runs of {args.steps} steps after {args.warmup} warm-up steps "
-        f"(seed {args.seeds[0]}), the two sides alternating. Time to {mix.n_modes} modes: training seconds "
-        f"(evaluation excluded) until `generator_coverage` of {EVAL_N} samples, checked every {args.eval_every} "
-        f"steps, first shows all {mix.n_modes} modes and >= {100 * TARGET_HQ:.0f} % high-quality samples; "
-        f"median over seeds {seeds}, a seed that never gets there counting as slower than any that does "
-        f"(cap {args.max_steps} steps).",
+        f"Steps/s: median of {args.repeats} runs of {args.steps} steps after {args.warmup} warm-up "
+        f"steps (seed {args.seeds[0]}), the two sides alternating. Time to {mix.n_modes} modes: "
+        f"training seconds (evaluation excluded) until `generator_coverage` of {EVAL_N} samples, "
+        f"checked every {args.eval_every} steps, first shows all {mix.n_modes} modes and >= "
+        f"{100 * TARGET_HQ:.0f} % high-quality samples; median over seeds {seeds}, a seed that "
+        f"never gets there counting as slower than any that does (cap {args.max_steps} steps).",
         "",
         "| measure | ganlab | reference | ganlab / reference |",
         "|---|---:|---:|---:|",
-        f"| training steps/s (higher is faster) | {rate['ganlab']:.1f} | {rate['reference']:.1f} | {ratio_rate:.3f} |",
-        f"| time to {mix.n_modes} modes, s (lower is faster) | {fmt(times['ganlab'], '.1f', cap)} | "
-        f"{fmt(times['reference'], '.1f', cap)} | {fmt(ratio_time, '.3f', 'n/a')} |",
+        f"| training steps/s (higher is faster) | {rate['ganlab']:.1f} | {rate['reference']:.1f} | "
+        f"{ratio_rate:.3f} |",
+        f"| time to {mix.n_modes} modes, s (lower is faster) | {fmt(times['ganlab'], '.1f', cap)} "
+        f"| {fmt(times['reference'], '.1f', cap)} | {fmt(ratio_time, '.3f', 'n/a')} |",
         f"| steps to {mix.n_modes} modes | {fmt(steps['ganlab'], '.0f', cap)} | "
         f"{fmt(steps['reference'], '.0f', cap)} | {fmt(ratio_steps, '.3f', 'n/a')} |",
         "",
         f"Goal (ganlab at least as fast as the reference): steps/s ratio {ratio_rate:.3f}, "
-        f"{verdict(ratio_rate, pair_ratios)}; time-to-{mix.n_modes}-modes ratio {fmt(ratio_time, '.3f', 'n/a')}, "
+        f"{verdict(ratio_rate, pair_ratios)}; time-to-{mix.n_modes}-modes ratio "
+        f"{fmt(ratio_time, '.3f', 'n/a')}, "
         f"{'n/a' if ratio_time is None else 'met' if ratio_time <= 1 else 'not met'}.",
         "",
         "Two steadier views of the same speed, since a shared or virtual CPU drifts by 10-30 % "
@@ -300,35 +303,41 @@ def report(args, device, mix, rates, probes, clock: Clock) -> str:
         "|---|---|",
         *(f"| {name} | {', '.join(f'{v:.1f}' for v in rates[name])} |" for name in RUNNERS),
         "",
-        "| seed | ganlab: steps | ganlab: s | reference: steps | reference: s | last coverage: ganlab | "
-        "last coverage: reference |",
+        "| seed | ganlab: steps | ganlab: s | reference: steps | reference: s | last coverage: "
+        "ganlab | last coverage: reference |",
         "|---:|---:|---:|---:|---:|---|---|",
     ]
     for seed in args.seeds:
         g, r = probes["ganlab"][seed], probes["reference"][seed]
         lines.append(
-            f"| {seed} | {fmt(g.reached_step, 'd', cap)} | {fmt(g.train_time)} | {fmt(r.reached_step, 'd', cap)} | "
+            f"| {seed} | {fmt(g.reached_step, 'd', cap)} | {fmt(g.train_time)} | "
+            f"{fmt(r.reached_step, 'd', cap)} | "
             f"{fmt(r.train_time)} | {g.last} | {r.last} |"
         )
     lines += [
         "",
-        "Both sides start from identical weights with the same seed, but draw their random numbers in "
-        "their own order and compute the losses differently (`binary_cross_entropy_with_logits` vs "
-        "`sigmoid` + `BCELoss`); even rounding alone is enough, since Adam's first steps turn it into "
-        "full-size updates, so the trajectories drift apart. Steps to 8 modes therefore vary by seed on "
-        "both sides, and the time ratio mixes speed per step with that luck; the steps/s rows are the "
-        "like-for-like speed comparison.",
+        "Both sides start from identical weights with the same seed, but draw their random numbers "
+        "in their own order and compute the losses differently (`binary_cross_entropy_with_logits` "
+        "vs `sigmoid` + `BCELoss`); even rounding alone is enough, since Adam's first steps turn "
+        "it into full-size updates, so the trajectories drift apart. Steps to 8 modes therefore "
+        "vary by seed on both sides, and the time ratio mixes speed per step with that luck; the "
+        "steps/s rows are the like-for-like speed comparison.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def verdict(ratio: float, pair_ratios: list[float]) -> str:
-    """Whether a ganlab / reference speed ratio meets the goal, given the spread of paired ratios."""
+    """Whether a ganlab / reference speed ratio meets the goal, given the spread of paired
+    ratios.
+    """
     if ratio >= 1:
         return "met"
     lo, hi = min(pair_ratios), max(pair_ratios)
     if lo <= 1 <= hi:
-        return f"below 1 but within the run-to-run spread (paired ratios {lo:.2f}-{hi:.2f}): no measurable difference"
+        return (
+            f"below 1 but within the run-to-run spread (paired ratios {lo:.2f}-{hi:.2f}): "
+            "no measurable difference"
+        )
     return f"not met (every paired ratio below 1: {lo:.2f}-{hi:.2f})"
 
 

@@ -29,7 +29,9 @@ def is_notebook_cell(item) -> bool:
 
 
 class InlineFigures:
-    """nbval starts a notebook's kernel while setting up its first cell: start it with the inline backend."""
+    """nbval starts a notebook's kernel while setting up its first cell: start it with the inline
+    backend.
+    """
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item):
@@ -48,13 +50,16 @@ class InlineFigures:
 
 
 def pytest_configure(config):
-    # A plugin rather than a hook here: this file's per-item hooks reach only the items under tests/.
+    # A plugin rather than a hook here: this file's per-item hooks reach only the items under
+    # tests/.
     if not config.pluginmanager.has_plugin("ganlab-inline-figures"):
         config.pluginmanager.register(InlineFigures(), "ganlab-inline-figures")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that use ``executed_notebooks`` run last, after nbval ran every notebook (the sort is stable)."""
+    """Tests that use ``executed_notebooks`` run last, after nbval ran every notebook (the sort is
+    stable).
+    """
     items.sort(key=lambda item: "executed_notebooks" in getattr(item, "fixturenames", ()))
 
 

@@ -81,7 +81,8 @@ def test_train_dcgan_writes_the_run_folder_and_resumes(tmp_path, capsys):
         2 + 2 * 18,
         2 + 6 * 18,
     )  # 2 rows x 6 columns of 16 px + 2 px gaps
-    # best.pt holds the scored generator, the EMA one here: --ema reads it too and gives the same grid
+    # best.pt holds the scored generator, the EMA one here: --ema reads it too and gives the same
+    # grid
     assert load_checkpoint(out / "best.pt")["ema"] is True
     cli.main(
         [

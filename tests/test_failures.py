@@ -79,7 +79,9 @@ def test_each_setting_runs_a_few_steps_deterministically(name):
 
 
 def modes_after(name, seed, num_steps):
-    """Modes captured (2,500 samples, CoverageTracker's fixed noise) after num_steps of setting name."""
+    """Modes captured (2,500 samples, CoverageTracker's fixed noise) after num_steps of setting
+    name.
+    """
     tracker = metrics.CoverageTracker(RING, every=num_steps)
     _, _, history = failures.run(name, RING, seed=seed, num_steps=num_steps, callbacks=[tracker])
     return history.metric("modes")[1][-1]

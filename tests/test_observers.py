@@ -18,7 +18,9 @@ STEPS, EVERY = 6, 2
 
 
 class Net(nn.Module):
-    """A toy G (``latent_dim`` set) or D (``latent_dim`` None, one logit) with spectral norm and batch norm."""
+    """A toy G (``latent_dim`` set) or D (``latent_dim`` None, one logit) with spectral norm and
+    batch norm.
+    """
 
     def __init__(self, in_dim, out_dim, latent_dim=None):
         super().__init__()

@@ -85,9 +85,10 @@ def test_a_zero_step_size_freezes_that_player_only():
     )
     G0, D0 = ganlab.toy_gan(2, seed=3, **SMALL)
     (G_a, D_a), (G_b, D_b) = result.member(0), result.member(1)
-    moved = lambda m, m0: max(
-        (p - q).abs().max().item() for p, q in zip(m.parameters(), m0.parameters())
-    )
+
+    def moved(m, m0):
+        return max((p - q).abs().max().item() for p, q in zip(m.parameters(), m0.parameters()))
+
     assert moved(D_a, D0) == 0 and moved(G_b, G0) == 0
     assert moved(G_a, G0) > 1e-3 and moved(D_b, D0) > 1e-3
 
@@ -115,8 +116,9 @@ def test_diverging_members_are_marked_at_trains_step_and_the_others_go_on():
     )
     assert result.diverged == (None, 4, 1)
     assert result.histories[1].step == [1, 2, 3] and result.histories[2].step == []
-    # Member 1's samples are already infinite at step 2, so nothing is logged; member 2's coverage at
-    # step 2 was logged before the flush at step 3 noticed the divergence at step 1, and is dropped.
+    # Member 1's samples are already infinite at step 2, so nothing is logged; member 2's coverage
+    # at step 2 was logged before the flush at step 3 noticed the divergence at step 1, and is
+    # dropped.
     assert result.histories[1].metrics == {}
     assert result.histories[2].metrics == {"modes": [], "high_quality": [], "reverse_kl": []}
     assert [c.modes_captured for c in result.coverage[1:]] == [0, 0]
@@ -151,7 +153,10 @@ def test_members_real_samples_are_mixture_sample_stacked_and_a_member_sitting_ou
     mix = ganlab.GaussianMixture(
         [[0, 0], [3, 1], [-2, 5]], stds=[0.1, 0.5, 2.0], weights=[0.2, 0.3, 0.5]
     )
-    gens = lambda: [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
+
+    def gens():
+        return [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
+
     expected = torch.stack([mix.sample(50, g) for g in gens()])
     assert torch.equal(
         batched.sample_members(mix, 50, gens(), np.array([True, True, True])), expected
@@ -175,7 +180,10 @@ def test_stacked_mlp_maps_each_slice_through_its_own_network():
 
 def test_summary_and_table_give_statistics_over_seeds_per_setting():
     mix = ganlab.ring()
-    cov = lambda k: ModeCoverage(k, 8, k / 8, 0.1, (1,) * k + (0,) * (8 - k))
+
+    def cov(k):
+        return ModeCoverage(k, 8, k / 8, 0.1, (1,) * k + (0,) * (8 - k))
+
     modes = [8, 8, 6, 0, 2, 3]
     result = sweep.SweepResult(
         histories=[ganlab.History() for _ in modes],

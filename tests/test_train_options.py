@@ -1,4 +1,6 @@
-"""The speed options, the generator EMA, checkpoints and resume of ganlab.train, on a tiny DCGAN on CPU."""
+"""The speed options, the generator EMA, checkpoints and resume of ganlab.train, on a tiny DCGAN on
+CPU.
+"""
 
 import copy
 import dataclasses
@@ -79,7 +81,8 @@ def test_fused_adam_matches_the_plain_update():
 
 
 def test_compile_traces_the_models_and_agrees():
-    # aot_eager runs dynamo and AOT autograd (the graph capture) without generating C++ kernels: seconds, not minutes.
+    # aot_eager runs dynamo and AOT autograd (the graph capture) without generating C++ kernels:
+    # seconds, not minutes.
     G, _, h = run(dataclasses.replace(CFG, compile=True, compile_backend="aot_eager"))
     G_ref, _, h_ref = run()
     assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
@@ -120,7 +123,10 @@ def test_ema_follows_the_moving_average():
     G_ema = copy.deepcopy(G)
     start = weights(G_ema)
     train(G, D, sample_images, dataclasses.replace(CFG, num_steps=1, ema_decay=0.75), G_ema=G_ema)
-    params = lambda m: torch.cat([p.detach().flatten() for p in m.parameters()])
+
+    def params(m):
+        return torch.cat([p.detach().flatten() for p in m.parameters()])
+
     start_params = torch.cat([p.detach().flatten() for p in dcgan(8, 1, 16, 8)[0].parameters()])
     assert torch.allclose(params(G_ema), 0.75 * start_params + 0.25 * params(G), atol=1e-7)
     assert not torch.equal(weights(G_ema), start)
@@ -305,9 +311,10 @@ def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight,
         return original(penalties, D_real, x_real, x_fake, gen, D_fake=D_fake)
 
     monkeypatch.setattr(train_module, "total_penalty", spy)
-    models = lambda: dcgan(
-        latent_dim=8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False
-    )
+
+    def models():
+        return dcgan(8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False)
+
     G, D = models()
     labels_seen = []
     D.register_forward_pre_hook(lambda module, args: labels_seen.append(args[1].clone()))
@@ -334,7 +341,10 @@ def test_fit_discriminator_applies_the_losses_clipping_and_penalty():
     from ganlab.training import fit_discriminator
 
     ring = ganlab.ring()
-    shifted = lambda n, g: ring.sample(n, g) + 1.0  # a fixed "generator": the ring moved by (1, 1)
+
+    def shifted(n, g):  # a fixed "generator": the ring moved by (1, 1)
+        return ring.sample(n, g) + 1.0
+
     _, D = ganlab.toy_gan(2, hidden=16, depth=2)
     fit_discriminator(D, ring.sample, shifted, num_steps=5, batch_size=32, loss="wgan")
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
@@ -356,15 +366,18 @@ def test_cuda_graph_is_refused_where_it_cannot_work():
 
 
 def eager_capture(fn):
-    """Stand-in for a CUDA graph capture on a CPU: "recording" runs nothing, "replay" runs ``fn`` again."""
+    """Stand-in for a CUDA graph capture on a CPU: "recording" runs nothing, "replay" runs ``fn``
+    again.
+    """
     output = torch.empty(4)  # loss_d, loss_g, d_real, d_fake
     return (lambda: output.copy_(fn())), output
 
 
 @pytest.mark.parametrize("options", [dict(), dict(reuse_fake=True, k_disc=2)])
 def test_cuda_graph_steps_feed_the_same_draws_through_fixed_input_tensors(monkeypatch, options):
-    # On a GPU the graph replays the recorded kernels; here replay runs the step eagerly, reading the
-    # fixed input tensors that each step's fresh draws are copied into: the plumbing, checked on a CPU.
+    # On a GPU the graph replays the recorded kernels; here replay runs the step eagerly, reading
+    # the fixed input tensors that each step's fresh draws are copied into: the plumbing, checked on
+    # a CPU.
     from ganlab import cudagraph
 
     monkeypatch.setattr(cudagraph, "check_device", lambda device: None)

@@ -21,7 +21,8 @@ from .mixtures import GaussianMixture
 
 
 class StackedMLP:
-    """``N`` MLPs of one architecture (the ``.net`` of ``MLPGenerator`` / ``MLPDiscriminator``), weights stacked.
+    """``N`` MLPs of one architecture (the ``.net`` of ``MLPGenerator`` / ``MLPDiscriminator``),
+    weights stacked.
 
     Layer ``j`` holds ``weights[j]: (N, out, in)`` (``nn.Linear``'s layout, one slice per member)
     and ``biases[j]: (N, 1, out)``; calling it maps ``x: (N, B, in)`` to ``(N, B, out)``, member
@@ -73,7 +74,9 @@ class StackedMLP:
 
     @torch.no_grad()
     def copy_to(self, i: int, module: nn.Module) -> nn.Module:
-        """Write member ``i``'s weights into ``module`` (an MLP of the same architecture); return it."""
+        """Write member ``i``'s weights into ``module`` (an MLP of the same architecture); return
+        it.
+        """
         linears = [layer for layer in module.net if isinstance(layer, nn.Linear)]
         for layer, W, b in zip(linears, self.weights, self.biases):
             layer.weight.copy_(W[i])
@@ -82,7 +85,8 @@ class StackedMLP:
 
 
 class BatchedAdam:
-    """Adam on stacked parameters ``(N, a, b)``: one step size per member, and a mask of who updates.
+    """Adam on stacked parameters ``(N, a, b)``: one step size per member, and a mask of who
+    updates.
 
     The arithmetic is that of ``torch.optim.Adam`` (its default single-tensor form on a CPU), op
     for op: the bias corrections are computed in double precision from each member's own step
@@ -116,7 +120,9 @@ class BatchedAdam:
         self.exp_avg_sq = [torch.zeros_like(p) for p in self.params]
 
     def _per_member(self, values) -> torch.Tensor:
-        """Doubles, one per member, rounded to float32 as ``(N, 1, 1)``: it broadcasts over every parameter."""
+        """Doubles, one per member, rounded to float32 as ``(N, 1, 1)``: it broadcasts over every
+        parameter.
+        """
         return (
             torch.tensor(values, dtype=torch.float64)
             .to(self.params[0].device, torch.float32)
@@ -125,10 +131,13 @@ class BatchedAdam:
 
     @torch.no_grad()
     def step(self, grads: Sequence[torch.Tensor], active: np.ndarray | None = None) -> None:
-        """Update the members with ``active[i]`` true (all when ``active`` is None) using ``grads``."""
+        """Update the members with ``active[i]`` true (all when ``active`` is None) using
+        ``grads``.
+        """
         self.steps += 1 if active is None else active
         beta1, beta2 = self.betas
-        # m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ): torch folds the first into the step size lr / (1 − β1ᵗ).
+        # m̂ = m / (1 − β1ᵗ), v̂ = v / (1 − β2ᵗ): torch folds the first into the step size lr / (1 −
+        # β1ᵗ).
         neg_step = self._per_member(
             [-lr / (1 - beta1 ** float(t)) if t else 0.0 for lr, t in zip(self.lr, self.steps)]
         )
@@ -157,7 +166,9 @@ class BatchedAdam:
 
 
 def noise_members(rows: int, latent_dim: int, gens, active: np.ndarray) -> torch.Tensor:
-    """``(N, rows, latent_dim)``: each active member's noise from its own generator, zeros for the others."""
+    """``(N, rows, latent_dim)``: each active member's noise from its own generator, zeros for the
+    others.
+    """
     device = gens[0].device
     blank = None if active.all() else torch.zeros(rows, latent_dim, device=device)
     return torch.stack(
@@ -169,11 +180,12 @@ def noise_members(rows: int, latent_dim: int, gens, active: np.ndarray) -> torch
 
 
 def sample_members(mixture: GaussianMixture, rows: int, gens, active: np.ndarray) -> torch.Tensor:
-    """``torch.stack([mixture.sample(rows, gen) for gen in gens])``: ``(N, rows, dim)``, the same numbers.
+    """``torch.stack([mixture.sample(rows, gen) for gen in gens])``: ``(N, rows, dim)``, the same
+    numbers.
 
     ``GaussianMixture.sample`` draws a component per row (``multinomial``), then unit noise
     (``randn``), from ``gen``; only those two draws need a member's own generator, so the rest is
-    done once for all members, three times faster than N calls of ``sample``. A member with
+    done once for all members, faster than N calls of ``sample``. A member with
     ``active[i]`` false draws nothing; its rows are placeholders.
     """
     device = gens[0].device

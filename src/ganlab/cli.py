@@ -28,15 +28,15 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: no window, also on machines without a display
 
-import matplotlib.pyplot as plt  # noqa: E402
-import torch  # noqa: E402
+import matplotlib.pyplot as plt
+import torch
 
-from . import __version__, config, data, distributed, grids, mixtures, models, plots, quality  # noqa: E402
-from .checkpoint import CheckpointError, load_generator  # noqa: E402
-from .config import TrainConfig  # noqa: E402
-from .metrics import CoverageTracker, generator_coverage, score_samples  # noqa: E402
-from .profiles import describe  # noqa: E402
-from .training import train  # noqa: E402
+from . import __version__, config, data, distributed, grids, mixtures, models, plots, quality
+from .checkpoint import CheckpointError, load_generator
+from .config import TrainConfig
+from .metrics import CoverageTracker, generator_coverage, score_samples
+from .profiles import describe
+from .training import train
 
 _VERSION = f"ganlab {__version__} (torch {torch.__version__})"
 
@@ -352,7 +352,8 @@ def train_dcgan(args, w: distributed.World) -> None:
         print("real-vs-real floor:", {k: round(v, 4) for k, v in metric.floor.items()})
     else:
         print(
-            "no quality score for this data set (it needs class labels to train the feature network)"
+            "no quality score for this data set (it needs class labels to train the feature "
+            "network)"
         )
     print(describe(), "|", images)
     history = train(G, D, sample_real, cfg, callbacks, G_ema=G_ema, resume=resume)
@@ -375,7 +376,9 @@ def train_dcgan(args, w: distributed.World) -> None:
 
 
 def _grid_labels(n: int, num_classes: int | None, label: int | None = None, nrow: int = 8):
-    """Labels for a grid of a conditional G: one class per row (or ``label`` everywhere); None otherwise."""
+    """Labels for a grid of a conditional G: one class per row (or ``label`` everywhere); None
+    otherwise.
+    """
     if not num_classes:
         return None
     if label is not None:

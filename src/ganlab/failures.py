@@ -1,4 +1,5 @@
-"""Named settings that reproduce the typical GAN failures on the toy mixtures, and a way to measure them.
+"""Named settings that reproduce the typical GAN failures on the toy mixtures, and a way to measure
+them.
 
 Every setting is a small change to one healthy baseline (:data:`BASELINE` and 64-unit MLPs), so a
 failure can be blamed on the change: ``"mode_collapse"`` shrinks the generator and widens D,
@@ -32,8 +33,8 @@ from .mixtures import GaussianMixture
 from .models import MLPDiscriminator, MLPGenerator, fixed_noise
 from .training import train
 
-# The healthy baseline: small enough for a CPU (about 500 steps/s), and covering the 8 modes of
-# ring() within 1,500 steps for the seeds we tried.
+# The healthy baseline: small enough for a CPU, and covering the 8 modes of ring() within 1,500
+# steps for the seeds we tried.
 BASELINE = TrainConfig(
     num_steps=1500,  # generator steps; enough for the baseline to reach all 8 modes of ring()
     batch_real=128,  # half the trainer's default: twice as fast, still stable
@@ -195,8 +196,8 @@ def swing(history: History, tail: float = 0.5) -> float:
 def _one_thread_on_cpu(device: torch.device):
     """Train with one intra-op thread on a CPU, then restore the setting.
 
-    Networks this small gain nothing from threads (measured: 490 vs 450 steps/s, idle 2-core CPU),
-    and on a busy CPU the threads wait for each other: the same runs took 40 times longer with two.
+    Networks this small gain nothing from threads, and on a busy CPU the threads wait for each
+    other (``bench/README.md`` has the measurements).
     """
     if device.type != "cpu":
         yield
@@ -314,8 +315,9 @@ class Comparison:
             "  ".join(text.ljust(w) for text, w in zip(line, widths)) for line in [header, *body]
         ]
         note = (
-            f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = within 3 std "
-            "of the nearest mode; |grad G| = norm of the generator's gradient; swing = std of D's loss, 2nd half"
+            f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = "
+            "within 3 std of the nearest mode; |grad G| = norm of the generator's gradient; swing "
+            "= std of D's loss, 2nd half"
         )
         return "\n".join([*lines[:1], "-" * len(lines[0]), *lines[1:], note])
 
@@ -329,13 +331,15 @@ def compare(
     track_every: int = 250,
     callbacks: Callable[[str, int], Sequence[Callable]] | None = None,
 ) -> Comparison:
-    """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each run.
+    """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each
+    run.
 
-    Each run records mode coverage every ``track_every`` steps (:class:`ganlab.metrics.CoverageTracker`)
-    and the generator's gradient norm on a fixed-noise probe every 50 steps; at the end, the
-    same scores: :func:`ganlab.metrics.generator_coverage` of ``n`` samples (2,500 as in VEEGAN
-    and PacGAN) and :func:`generator_grad_norm`, the numbers ``sweep.run`` and the trackers give. ``callbacks(name, seed)`` may return extra callbacks
-    for one run, e.g. a ``Snapshots`` recorder. Returns a :class:`Comparison`.
+    Each run records mode coverage every ``track_every`` steps
+    (:class:`ganlab.metrics.CoverageTracker`) and the generator's gradient norm on a fixed-noise
+    probe every 50 steps; at the end, the same scores: :func:`ganlab.metrics.generator_coverage` of
+    ``n`` samples (2,500 as in VEEGAN and PacGAN) and :func:`generator_grad_norm`, the numbers
+    ``sweep.run`` and the trackers give. ``callbacks(name, seed)`` may return extra callbacks for
+    one run, e.g. a ``Snapshots`` recorder. Returns a :class:`Comparison`.
     """
     settings = [get(name) for name in names]
     if not seeds:

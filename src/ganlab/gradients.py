@@ -60,7 +60,8 @@ class GeneratorGradient:
 def measure(
     G: nn.Module, D: nn.Module, z: torch.Tensor, loss: str = "nonsaturating"
 ) -> GeneratorGradient:
-    """The generator loss ``loss`` on noise ``z`` ``(N, latent_dim)`` and the gradient it sends to G.
+    """The generator loss ``loss`` on noise ``z`` ``(N, latent_dim)`` and the gradient it sends to
+    G.
 
     Uses ``torch.autograd.grad``, so neither G's nor D's ``.grad`` is touched, and runs G and D
     :func:`~ganlab.models.frozen`, so their buffers (batch norm, spectral norm) and modes are left

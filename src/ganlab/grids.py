@@ -33,7 +33,9 @@ def _as_images(images) -> torch.Tensor:
 
 
 def image_grid(images, nrow: int = 8, padding: int = 2) -> np.ndarray:
-    """Tile ``(N, C, H, W)`` images in [−1, 1] into one ``(rows, cols)`` or ``(rows, cols, 3)`` array in [0, 1]."""
+    """Tile ``(N, C, H, W)`` images in [−1, 1] into one ``(rows, cols)`` or ``(rows, cols, 3)``
+    array in [0, 1].
+    """
     positive_int("nrow", nrow)
     images = (_as_images(images).clamp(-1, 1) + 1) / 2  # [-1, 1] -> [0, 1]
     n, c, h, w = images.shape
@@ -50,7 +52,9 @@ def image_grid(images, nrow: int = 8, padding: int = 2) -> np.ndarray:
 
 
 def show_grid(images, ax=None, nrow: int = 8, title: str | None = None):
-    """Draw :func:`image_grid` of ``images`` on ``ax`` (a new figure when None); returns the axes."""
+    """Draw :func:`image_grid` of ``images`` on ``ax`` (a new figure when None); returns the
+    axes.
+    """
     grid = image_grid(images, nrow)
     if ax is None:
         ax = plt.subplots(
@@ -75,7 +79,8 @@ def save_grid(images, path: str | Path, nrow: int = 8) -> Path:
 
 
 class GridSnapshots:
-    """A training callback: every ``every`` steps (and at step 1), the grid of ``G(z)`` for fixed ``z``.
+    """A training callback: every ``every`` steps (and at step 1), the grid of ``G(z)`` for fixed
+    ``z``.
 
     ``frames`` holds ``(step, images)``; with ``out_dir`` each grid is also saved as
     ``out_dir/step_000500.png``. Use :func:`animate_grids` for an animation of training.
@@ -137,7 +142,8 @@ def animate_grids(
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between latent vectors ``(latent_dim,)`` for weights ``t`` ``(T,)``: ``(T, latent_dim)``.
+    """Spherical interpolation between latent vectors ``(latent_dim,)`` for weights ``t`` ``(T,)``:
+    ``(T, latent_dim)``.
 
     Gaussian latents concentrate near a sphere; a straight line between two of them passes closer
     to the origin than typical noise, the spherical path stays at typical norms.

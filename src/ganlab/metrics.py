@@ -30,7 +30,9 @@ SCORE_N, SCORE_SEED = 2500, 1234  # samples of an end-of-run score (VEEGAN, PacG
 
 @dataclass(frozen=True)
 class ModeCoverage:
-    """Result of :func:`mode_coverage`. ``counts[k]`` is the number of high-quality samples at mode k."""
+    """Result of :func:`mode_coverage`. ``counts[k]`` is the number of high-quality samples at mode
+    k.
+    """
 
     modes_captured: int
     n_modes: int
@@ -42,8 +44,8 @@ class ModeCoverage:
 
     def __str__(self) -> str:
         return (
-            f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high quality, "
-            f"reverse KL {self.reverse_kl:.3f}"
+            f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high "
+            f"quality, reverse KL {self.reverse_kl:.3f}"
         )
 
 
@@ -64,7 +66,9 @@ def _as_points(samples, dim: int) -> torch.Tensor:
 
 
 def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0) -> ModeCoverage:
-    """Modes captured, high-quality share and reverse KL of ``samples`` ``(N, dim)`` on ``mixture``."""
+    """Modes captured, high-quality share and reverse KL of ``samples`` ``(N, dim)`` on
+    ``mixture``.
+    """
     positive("n_std", n_std)
     x = _as_points(samples, mixture.dim)
     dist, nearest = torch.cdist(x, mixture.centers).min(
@@ -177,9 +181,9 @@ class CoverageTracker:
 
 
 class JSDTracker:
-    """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of
-    ``n`` :func:`score_samples` of G against the exact ``p_data``. Its noise is seeded separately and G is run
-    :func:`~ganlab.models.frozen`, so tracking does not change the training run.
+    """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of ``n``
+    :func:`score_samples` of G against the exact ``p_data``. Its noise is seeded separately and G is
+    run :func:`~ganlab.models.frozen`, so tracking does not change the training run.
     """
 
     def __init__(

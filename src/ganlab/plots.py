@@ -27,7 +27,9 @@ def _device(module) -> torch.device:
 
 @torch.no_grad()
 def discriminator_output(D, x: np.ndarray) -> np.ndarray:
-    """``D(x) = sigmoid(logit)`` as numpy for points ``x`` of shape ``(N, dim)``; D is left as it was."""
+    """``D(x) = sigmoid(logit)`` as numpy for points ``x`` of shape ``(N, dim)``; D is left as it
+    was.
+    """
     t = torch.as_tensor(np.asarray(x, dtype=np.float32), device=_device(D))
     with frozen(D):
         return torch.sigmoid(D(t)).cpu().double().numpy()
@@ -204,8 +206,10 @@ def plot_history(history: History, axes=None, smooth: int = 1):
 
 
 class Snapshots:
-    """A training callback recording, every ``every`` steps, samples of G from fixed noise and D's output
-    (on a grid in 2D, a line in 1D), for :func:`animate`. It leaves G and D as they were (``frozen``)."""
+    """A training callback recording, every ``every`` steps, samples of G from fixed noise and D's
+    output (on a grid in 2D, a line in 1D), for :func:`animate`. It leaves G and D as they were
+    (``frozen``).
+    """
 
     def __init__(
         self, mixture: GaussianMixture, every: int = 100, n: int = 500, resolution: int = 80
@@ -236,7 +240,9 @@ class Snapshots:
 def animate(
     snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5)
 ) -> animation.FuncAnimation:
-    """An animation of the recorded frames: samples over D's heat map (2D) or D over a histogram (1D)."""
+    """An animation of the recorded frames: samples over D's heat map (2D) or D over a histogram
+    (1D).
+    """
     if not snapshots.frames:
         raise ValueError(
             "no frames recorded: pass the Snapshots object to train(..., callbacks=[...])"

@@ -1,4 +1,5 @@
-"""Many toy GANs trained as one batched computation: seed statistics and step-size sweeps in seconds.
+"""Many toy GANs trained as one batched computation: seed statistics and step-size sweeps in
+seconds.
 
 One GAN run is an anecdote: the same settings capture every mode with one seed and collapse with
 the next. :func:`run` trains ``N`` independent *members* together. Member ``i`` is the single run
@@ -14,11 +15,9 @@ and their sum is differentiated: member ``i``'s weights get exactly the gradient
 ``i``'s loss.
 
 What holds: member ``i`` equals ``train`` alone up to float rounding, because a batched matrix
-product may round differently from a single one in the last bit (tested: 30 steps agree to 1e-5;
-the Adam update alone is bit for bit). The game is chaotic and amplifies that rounding: on
-``ring()`` with 32-unit MLPs, 16 seeds, the losses stayed within 1e-5 of the single runs for the
-first 160 to 1,850 steps, and after 2,000 steps 8 seeds ended with the same number of modes as
-their single run, 15 within one mode. So compare a long sweep with single runs by its
+product may round differently from a single one in the last bit (the tests hold 30 steps to
+1e-5; the Adam update alone is bit for bit). The game is chaotic and amplifies that rounding over
+a long run (``bench/README.md`` says how far), so compare a long sweep with single runs by its
 statistics over seeds, not run by run.
 
 Per member: ``seeds``, ``lr_g``, ``lr_d`` and ``k_disc`` (a member with a smaller ``k_disc``
@@ -59,13 +58,17 @@ from .models import MLPDiscriminator, MLPGenerator, fixed_noise, toy_gan
 
 
 def _nothing_captured(mixture: GaussianMixture) -> ModeCoverage:
-    """The coverage recorded for a diverged member: its samples are not numbers, so no mode is hit."""
+    """The coverage recorded for a diverged member: its samples are not numbers, so no mode is
+    hit.
+    """
     return ModeCoverage(0, mixture.n_modes, 0.0, float("inf"), (0,) * mixture.n_modes)
 
 
 @dataclass(frozen=True, repr=False)
 class SweepResult:
-    """What :func:`run` returns: per member (index ``i``), its settings, History and final coverage."""
+    """What :func:`run` returns: per member (index ``i``), its settings, History and final
+    coverage.
+    """
 
     histories: list[History]  # as train() fills them: one entry per step until a member diverges
     coverage: list[
@@ -87,7 +90,10 @@ class SweepResult:
 
     def __repr__(self) -> str:
         steps = max((len(h.step) for h in self.histories), default=0)
-        return f"<SweepResult: {len(self)} members, {steps} steps on a {self.mixture!r}; print() it for the table>"
+        return (
+            f"<SweepResult: {len(self)} members, {steps} steps on a {self.mixture!r}; "
+            "print() it for the table>"
+        )
 
     @property
     def steps_per_second(self) -> float:
@@ -99,7 +105,9 @@ class SweepResult:
         )
 
     def member(self, i: int) -> tuple[nn.Module, nn.Module]:
-        """Member ``i``'s trained ``(G, D)`` as ordinary modules, e.g. for ``ganlab.generate`` or plots."""
+        """Member ``i``'s trained ``(G, D)`` as ordinary modules, e.g. for ``ganlab.generate`` or
+        plots.
+        """
         if isinstance(i, bool) or not isinstance(i, int) or not 0 <= i < len(self):
             raise ValueError(f"member index must be an integer in [0, {len(self)}), got {i!r}")
         G, D = (copy.deepcopy(m) for m in self.templates)
@@ -192,8 +200,8 @@ class SweepResult:
             for line in [header, *body]
         ]
         note = (
-            f"{self.mixture.n_modes}-mode mixture; modes captured at the end, over seeds; high quality = "
-            "median share of samples within 3 std of their nearest mode"
+            f"{self.mixture.n_modes}-mode mixture; modes captured at the end, over seeds; high "
+            "quality = median share of samples within 3 std of their nearest mode"
         )
         return "\n".join([lines[0], "-" * len(lines[0]), *lines[1:], note])
 
@@ -201,7 +209,8 @@ class SweepResult:
 
 
 def cross(seeds: Sequence[int], lr_g=None, lr_d=None, k_disc=None) -> dict:
-    """Every combination of the given axes, as per-member lists for :func:`run`, seeds varying fastest.
+    """Every combination of the given axes, as per-member lists for :func:`run`, seeds varying
+    fastest.
 
     ``run(mix, **cross(range(8), lr_d=[1e-4, 1e-3]))`` trains 16 members: seeds 0-7 with each lr_d.
     """
@@ -236,7 +245,9 @@ def _per_member(name: str, values, default, n: int, check) -> tuple:
 
 
 def _step_size(name: str, value) -> None:
-    """A member's step size may be 0 (a control run where that player never moves), never negative."""
+    """A member's step size may be 0 (a control run where that player never moves), never
+    negative.
+    """
     if (
         isinstance(value, bool)
         or not isinstance(value, (int, float))
@@ -265,8 +276,8 @@ def _build(models, seeds, mixture):
             )
         if G.out_dim != mixture.dim or D.in_dim != mixture.dim:
             raise ValueError(
-                f"models must match the mixture's dimension {mixture.dim}, got G.out_dim={G.out_dim}, "
-                f"D.in_dim={D.in_dim}"
+                f"models must match the mixture's dimension {mixture.dim}, got "
+                f"G.out_dim={G.out_dim}, D.in_dim={D.in_dim}"
             )
     if len({G.latent_dim for G, _ in pairs}) != 1:
         raise ValueError("every member's generator must have the same latent_dim")
@@ -290,17 +301,20 @@ def run(
     coverage_seed: int = SCORE_SEED,
     track_every: int | None = None,
 ) -> SweepResult:
-    """Train one member per seed on ``mixture``, all in one batched computation; see the module docstring.
+    """Train one member per seed on ``mixture``, all in one batched computation; see the module.
 
     Args:
         mixture: the data, ``mixture.sample``; also what coverage is measured against.
-        seeds: one per member (repeats allowed, e.g. one seed at several step sizes; see :func:`cross`).
+        seeds: one per member (repeats allowed, e.g. one seed at several step sizes; see
+            :func:`cross`).
         cfg: shared settings, as for ``train``; its ``seed`` is replaced by each member's seed.
         lr_g, lr_d, k_disc: one value per member, or None for ``cfg``'s value. A step size of 0
             freezes that player (``TrainConfig`` itself requires > 0).
-        hidden, depth, latent_dim: the networks, ``toy_gan(mixture.dim, latent_dim, hidden, depth, seed=s)``.
+        hidden, depth, latent_dim: the networks,
+            ``toy_gan(mixture.dim, latent_dim, hidden, depth, seed=s)``.
         models: instead, ``models(seed) -> (G, D)``, an ``MLPGenerator`` and ``MLPDiscriminator``
-            of the same sizes for every seed (e.g. ``lambda s: ganlab.failures.get(name).models(2, s)``).
+            of the same sizes for every seed (e.g.
+            ``lambda s: ganlab.failures.get(name).models(2, s)``).
         start: instead, continue from the trained members of an earlier run (member ``i`` from its
             member ``i``, with fresh Adam state): a later phase of a step-size schedule. Give the
             members new seeds (e.g. ``s + 100003``) if each phase should draw fresh noise and data.

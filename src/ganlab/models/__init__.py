@@ -1,7 +1,7 @@
 """Networks: small MLPs for the toy mixtures, and the DCGAN pair for images (Radford et al. 2016).
 
-The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the
-losses use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
+The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the losses
+use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
 
 The GAN variants of Part III are keyword-only options of the same classes, all off by default (a
 model built without them has the same layers, seeded weights and ``hparams`` as before; an option

@@ -37,7 +37,8 @@ def _as_labels(G: nn.Module, y, n: int) -> torch.Tensor:
 
 @contextlib.contextmanager
 def frozen(*modules):
-    """Look at ``modules`` (a G, a D, ...) without changing them: the one way every observer runs them.
+    """Look at ``modules`` (a G, a D, ...) without changing them: the one way every observer runs
+    them.
 
     On exit, every buffer is as it was (batch norm's running statistics, spectral norm's
     power-iteration vectors, which a training-mode forward pass updates) and so is the train / eval
@@ -65,7 +66,8 @@ def frozen(*modules):
 def generate(
     G: nn.Module, n: int, generator: torch.Generator | None = None, y=None
 ) -> torch.Tensor:
-    """``n`` samples ``G(z)``, ``z ~ N(0, I)``, on G's device, without gradients; G is left as it was.
+    """``n`` samples ``G(z)``, ``z ~ N(0, I)``, on G's device, without gradients; G is left as it
+    was.
 
     For a conditional G, ``G(z, y)``: ``y`` is an ``(n,)`` label tensor or one class for all; None
     draws the labels uniformly (after ``z``, from the same ``generator``): G's mix over the classes.
@@ -87,8 +89,8 @@ def render(
     """``G(z)`` on the CPU, in batches, without gradients; G is left as it was (:func:`frozen`).
 
     ``batch_stats``: normalise with the statistics of the batch (train mode, as during training);
-    False uses batch norm's running averages (eval mode), so each image depends on its own ``z`` only.
-    ``y``: the labels of a conditional G, ``(len(z),)`` or one class for all.
+    False uses batch norm's running averages (eval mode), so each image depends on its own ``z``
+    only. ``y``: the labels of a conditional G, ``(len(z),)`` or one class for all.
     """
     device = next(G.parameters()).device
     with frozen(G):
@@ -105,19 +107,23 @@ def render(
 
 
 def fixed_noise(n: int, latent_dim: int, seed: int = 1234) -> torch.Tensor:
-    """``n`` latent vectors from their own seeded stream (training draws are untouched), on the CPU."""
+    """``n`` latent vectors from their own seeded stream (training draws are untouched), on the
+    CPU.
+    """
     return torch.randn(n, latent_dim, generator=torch.Generator().manual_seed(seed))
 
 
 def sample_class(
     G: nn.Module, label: int, n: int = 64, seed: int = 1234, batch_stats: bool = True
 ) -> torch.Tensor:
-    """``n`` samples of class ``label`` from a conditional G, ``G(z, label)`` with ``z = fixed_noise(n, ·, seed)``,
-    on the CPU as :func:`render` gives them: the same seed gives every class the same ``z``."""
+    """``n`` samples of class ``label`` from a conditional G, ``G(z, label)`` with
+    ``z = fixed_noise(n, ·, seed)``, on the CPU as :func:`render` gives them: the same seed gives
+    every class the same ``z``.
+    """
     if getattr(G, "num_classes", None) is None:
         raise ValueError(
-            f"sample_class needs a conditional G (built with num_classes=K), got {type(G).__name__} "
-            "with num_classes=None"
+            "sample_class needs a conditional G (built with num_classes=K), got "
+            f"{type(G).__name__} with num_classes=None"
         )
     positive_int("n", n)
     return render(G, fixed_noise(n, G.latent_dim, seed), batch_stats=batch_stats, y=label)
