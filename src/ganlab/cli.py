@@ -5,8 +5,10 @@
     python -m ganlab sample --checkpoint runs/digits/best.pt --n 64 --out grid.png
     torchrun --nproc-per-node 4 -m ganlab train dcgan --data mnist --image-size 64 --out runs/ddp
 
-Under torchrun every process trains on its slice of the (global) ``--batch-size``; rank 0 writes
-the run folder.
+The training flags come from ``ganlab.config``: one per ``TrainConfig`` option (``--lr-g``,
+``--betas``, ``--r2``, ``--k-disc``, ...), grouped and with its help in ``train dcgan -h``;
+``--lr`` and ``--batch-size`` set several at once. Under torchrun every process trains on its
+slice of the (global) batch; rank 0 writes the run folder.
 
 A run folder holds ``checkpoint.pt`` (the whole training state; ``--resume`` continues from it),
 ``best.pt`` (the generator at its best quality score, DCGAN on labelled data), ``samples/``

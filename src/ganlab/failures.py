@@ -8,8 +8,8 @@ bigger and far faster than G and uses the minimax loss, ``"d_too_weak"`` shrinks
 to four units.
 They were chosen on ``ring()`` (8 modes) so that each failure shows up for every seed we tried in
 1,500 steps. :func:`run` trains one setting; :func:`compare` trains several over seeds and
-tabulates mode coverage (the VEEGAN / PacGAN protocol of :func:`ganlab.metrics.mode_coverage`)
-with the median and range over seeds.
+tabulates the end-of-run scores (:func:`ganlab.metrics.generator_coverage`, the VEEGAN / PacGAN
+protocol, and :func:`generator_grad_norm`) with the median and range over seeds.
 """
 
 from __future__ import annotations

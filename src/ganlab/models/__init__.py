@@ -1,4 +1,6 @@
-"""Networks: small MLPs for the toy mixtures, and the DCGAN pair for images (Radford et al. 2016).
+"""Networks: small MLPs for the toy mixtures, and the DCGAN pair for images (Radford et al. 2016);
+and drawing from them (:mod:`.sampling`: ``generate``, ``render``, ``fixed_noise``, and ``frozen``,
+which every observer uses to look at a model without changing it).
 
 The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the losses
 use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
