@@ -47,9 +47,19 @@ def test_an_incomplete_classification_is_refused():
         config.Option("h", "elsewhere", True, config.HONOURS, flag="--x")
 
 
+# The fields TrainConfig had when train.py and sweep.py still listed them by hand (a new field
+# is classified where it is defined and needs no edit here).
+BEFORE = (
+    "num_steps batch_real batch_fake batch_g k_disc lr_g lr_d betas loss r1 r2 seed device "
+    "log_every progress bf16 channels_last compile compile_backend compile_mode cuda_graph "
+    "fused_adam reuse_fake ema_decay checkpoint_path checkpoint_every sync_batchnorm"
+).split()
+
+
 def test_the_derived_lists_are_the_ones_the_trainer_and_sweep_had_by_hand():
-    # the resume check and the sweep's refusals, as train.py and sweep.py listed them before
-    assert set(config.defines_run()) == {
+    # the resume check and the sweep's refusals, as _MUST_MATCH and _SINGLE_RUN_ONLY listed them
+    assert set(BEFORE) <= set(OPTIONS)
+    assert set(config.defines_run()) & set(BEFORE) == {
         "batch_real",
         "batch_fake",
         "batch_g",
@@ -65,7 +75,9 @@ def test_the_derived_lists_are_the_ones_the_trainer_and_sweep_had_by_hand():
         "r1",
         "r2",
     }
-    refused = {name: o.sweep_needs for name, o in OPTIONS.items() if o.sweep == config.REFUSES}
+    refused = {
+        n: o.sweep_needs for n, o in OPTIONS.items() if o.sweep == config.REFUSES and n in BEFORE
+    }
     assert refused == {
         "bf16": False,
         "channels_last": False,

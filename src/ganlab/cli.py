@@ -134,7 +134,16 @@ def build_parser(prog: str = "ganlab") -> argparse.ArgumentParser:
     train_p.add_argument("--version", action="version", version=_VERSION)
     kinds = train_p.add_subparsers(dest="kind", required=True)
 
-    p, g = _run_parser(kinds, "dcgan", "train a DCGAN on images into a run folder")
+    _dcgan_flags(*_run_parser(kinds, "dcgan", "train a DCGAN on images into a run folder"))
+    _toy_flags(
+        *_run_parser(kinds, "toy", "train a toy GAN on a Gaussian mixture into a run folder")
+    )
+    _sample_flags(commands)
+    return parser
+
+
+def _dcgan_flags(p: argparse.ArgumentParser, g: dict) -> None:
+    """``train dcgan``'s own flags (data, model, evaluation), then TrainConfig's."""
     g["data"].add_argument(
         "--data", default="digits", help=f"one of {', '.join(data.DATASETS)} (default: digits)"
     )
@@ -203,7 +212,9 @@ def build_parser(prog: str = "ganlab") -> argparse.ArgumentParser:
     )
     _add_config_flags(p, "dcgan")
 
-    p, g = _run_parser(kinds, "toy", "train a toy GAN on a Gaussian mixture into a run folder")
+
+def _toy_flags(p: argparse.ArgumentParser, g: dict) -> None:
+    """``train toy``'s own flags (data, model, evaluation), then TrainConfig's."""
     g["data"].add_argument(
         "--data", default="ring", help=f"one of {', '.join(mixtures.MIXTURES)} (default: ring)"
     )
@@ -223,6 +234,9 @@ def build_parser(prog: str = "ganlab") -> argparse.ArgumentParser:
     )
     _add_config_flags(p, "toy")
 
+
+def _sample_flags(commands) -> None:
+    """The ``sample`` command and its flags."""
     p = commands.add_parser(
         "sample",
         help="draw samples from a checkpoint into a PNG",
@@ -243,7 +257,6 @@ def build_parser(prog: str = "ganlab") -> argparse.ArgumentParser:
         default=None,
         help="conditional G: draw this class only (default: row r shows class r mod classes)",
     )
-    return parser
 
 
 def _config(args, kind: str, **extra) -> TrainConfig:
