@@ -1,4 +1,5 @@
-"""Benchmark: DCGAN training images per second, ganlab's trainer against a pytorch/examples-style loop.
+"""Benchmark: DCGAN training images per second, ganlab's trainer against a pytorch/examples-style
+loop.
 
 Both sides train the same seeded DCGAN (``ganlab.models.dcgan``) on the same images (the
 offline digits, resized and tiled into a data set of at least 20 batches) on one device, in one
@@ -11,22 +12,19 @@ each speed option switched on alone, then all together.
 "Images per second" counts real training images: batch size × generator steps per second
 (k = 1). Each row: median of ``--repeats`` timings of ``--steps`` steps after ``--warmup``.
 
-    python bench/dcgan.py                      # GPU: 64x64, width 64, batches 128 and 1024
-    python bench/dcgan.py --device cpu         # CPU: 32x32, width 32, batches 64 and 128 (minutes)
-    python bench/dcgan.py --device cuda --batches 128 1024 --compile --out bench/results/dcgan_cuda.md
+    python bench/dcgan.py                 # GPU: 64x64, width 64, batches 128 and 1024
+    python bench/dcgan.py --device cpu    # CPU: 32x32, width 32, batches 64 and 128 (minutes)
+    python bench/dcgan.py --device cuda --batches 128 1024 --compile \\
+        --out bench/results/dcgan_cuda.md
 
 The Markdown results file is rewritten on every run; nothing in it is copied by hand.
 """
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import shlex
 import statistics
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
@@ -36,14 +34,15 @@ import ganlab
 from ganlab.data import digits
 from ganlab.models import dcgan
 
-sys.path.insert(0, str(Path(__file__).parent))
-from toy import machine  # noqa: E402  (the same description of the machine as bench/toy.py)
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 
 LR, BETAS, LATENT = 2e-4, (0.5, 0.999), 100  # Radford et al.'s settings, as in pytorch/examples
 
 
 class Timer:
-    """A training callback reading the clock (after a device sync) at steps ``warmup`` and ``warmup + steps``."""
+    """A training callback reading the clock (after a device sync) at steps ``warmup`` and
+    ``warmup + steps``.
+    """
 
     def __init__(self, device, warmup, steps):
         self.device, self.marks, self.stamps = device, (warmup, warmup + steps), []
@@ -59,7 +58,9 @@ class Timer:
 
 
 def dataset(image_size: int, batch: int) -> torch.Tensor:
-    """Digits as 3-channel images in [-1, 1], tiled to at least 20 batches: ``(N, 3, size, size)`` on the CPU."""
+    """Digits as 3-channel images in [-1, 1], tiled to at least 20 batches: ``(N, 3, size, size)``
+    on the CPU.
+    """
     x = digits(image_size).images.repeat(1, 3, 1, 1)
     return x.repeat(max(1, -(-20 * batch // len(x))), 1, 1, 1)
 
@@ -116,7 +117,8 @@ def run_reference(images, batch, args, device, timer) -> None:
 def run_ganlab(images, batch, args, device, timer, **options) -> None:
     """``ganlab.train`` with the images on the device and the given TrainConfig options."""
     if options.get("compile"):
-        torch._dynamo.reset()  # compile afresh for this batch size: no recompile with dynamic shapes
+        # compile afresh for this batch size: no recompile with dynamic shapes
+        torch._dynamo.reset()
     G, D = dcgan(LATENT, 3, args.image_size, args.width, seed=0)
     data = ganlab.data.ImageData(
         images, torch.zeros(len(images), dtype=torch.long), "digits", 10
@@ -206,7 +208,7 @@ def measure(args, device) -> list[dict]:
     return results
 
 
-def report(args, device, results, wall) -> str:
+def report(args, device, results, clock: Clock) -> str:
     lines = [
         "# DCGAN benchmark: ganlab's trainer vs a pytorch/examples-style loop",
         "",
@@ -215,14 +217,14 @@ def report(args, device, results, wall) -> str:
         "## Machine",
         "",
         *machine(device),
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; benchmark wall time {wall / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        *clock.lines(load=False),
         "",
         "## Results",
         "",
-        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}, latent {LATENT}; training images/s = batch x "
-        f"generator steps/s (k = 1), median of {args.repeats} timings of {args.steps} steps after {args.warmup} "
-        f"warm-up steps, all rows in one run, alternating order. Reference DataLoader workers: {args.workers}.",
+        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}, latent {LATENT}; "
+        f"training images/s = batch x generator steps/s (k = 1), median of {args.repeats} timings "
+        f"of {args.steps} steps after {args.warmup} warm-up steps, all rows in one run, "
+        f"alternating order. Reference DataLoader workers: {args.workers}.",
         "",
         "| batch | trainer | images/s | × reference |",
         "|---:|---|---:|---:|",
@@ -244,49 +246,35 @@ def report(args, device, results, wall) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--device", default="auto")
-    parser.add_argument(
-        "--image-size", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU"
-    )
-    parser.add_argument("--width", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
-    parser.add_argument(
+    p = parser(__doc__)
+    add_device(p)
+    p.add_argument("--image-size", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
+    p.add_argument("--width", type=int, default=None, help="default: 64 on a GPU, 32 on a CPU")
+    p.add_argument(
         "--batches", type=int, nargs="+", default=None, help="default: 128 1024 (GPU), 64 128 (CPU)"
     )
-    parser.add_argument(
-        "--steps", type=int, default=None, help="timed steps (default 100 GPU, 5 CPU)"
-    )
-    parser.add_argument(
+    p.add_argument("--steps", type=int, default=None, help="timed steps (default 100 GPU, 5 CPU)")
+    p.add_argument(
         "--warmup", type=int, default=None, help="untimed steps first (default 20 GPU, 2 CPU)"
     )
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument(
+    p.add_argument("--repeats", type=int, default=3)
+    p.add_argument(
         "--workers", type=int, default=None, help="reference DataLoader workers (2 GPU, 0 CPU)"
     )
-    parser.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's)"
-    )
-    parser.add_argument(
+    add_threads(p)
+    p.add_argument(
         "--compile", action="store_true", help="also time torch.compile (minutes to compile on CPU)"
     )
-    parser.add_argument(
+    p.add_argument(
         "--rows",
         nargs="+",
         default=None,
-        help="only the ganlab rows whose names contain one of these strings (the reference always runs)",
+        help="only the ganlab rows whose names contain one of these strings (the reference always "
+        "runs)",
     )
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/dcgan_<device>.md)",
-    )
-    args = parser.parse_args(argv)
-    if args.threads:
-        torch.set_num_threads(args.threads)
-    device = torch.device(ganlab.default_device() if args.device == "auto" else args.device)
+    add_out(p, "bench/results/dcgan_<device>.md")
+    args = finish(p, p.parse_args(argv), ("repeats",))
+    device, clock = args.device, Clock()
     gpu = device.type == "cuda"
     for name, on_gpu, on_cpu in (
         ("image_size", 64, 32),
@@ -300,10 +288,9 @@ def main(argv=None) -> int:
             setattr(args, name, on_gpu if gpu else on_cpu)
     if gpu:
         torch.backends.cudnn.benchmark = True  # both sides: pick the fastest convolution algorithms
-    start = time.perf_counter()
     results = measure(args, device)
-    text = report(args, device, results, time.perf_counter() - start)
-    out = args.out or Path(__file__).parent / "results" / f"dcgan_{device.type}.md"
+    text = report(args, device, results, clock)
+    out = args.out or RESULTS / f"dcgan_{device.type}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text)

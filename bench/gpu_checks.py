@@ -1,4 +1,5 @@
-"""Checks of ganlab's CUDA paths that the CPU test suite cannot make (``bench/gpu.sh`` runs this on a GPU).
+"""Checks of ganlab's CUDA paths that the CPU test suite cannot make (``bench/gpu.sh`` runs this on
+a GPU).
 
 Each check runs the same computation two ways on the GPU and reports the largest difference
 against a tolerance:
@@ -7,7 +8,8 @@ against a tolerance:
    ring, 30 steps; train's Adam unfused, as the sweep's);
 2. resuming a DCGAN from a checkpoint after 3 of 6 steps against the uninterrupted run
    (cuDNN in deterministic mode, as a run that must be reproducible would set it);
-3. each speed option (fused Adam, channels-last, bf16 autocast) against the plain loop after 4 steps;
+3. each speed option (fused Adam, channels-last, bf16 autocast) against the plain loop after 4
+   steps;
 4. a checkpoint written on the GPU, loaded on the CPU: the same samples from the same noise;
 5. steps replayed as a CUDA graph (``cuda_graph=True``) against ordinary steps, with and without
    the other speed options.
@@ -19,10 +21,8 @@ Exit status 1 if a check fails. The Markdown results file is rewritten on every 
 
 from __future__ import annotations
 
-import argparse
 import copy
 import dataclasses
-import datetime
 import sys
 import tempfile
 from pathlib import Path
@@ -34,8 +34,7 @@ from ganlab import sweep
 from ganlab.checkpoint import load_checkpoint
 from ganlab.models import DCGANGenerator, dcgan
 
-sys.path.insert(0, str(Path(__file__).parent))
-from toy import machine  # noqa: E402
+from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
 
 
 def flat(module) -> torch.Tensor:
@@ -172,20 +171,12 @@ def check_cuda_graph(device, data, **options) -> tuple[float, float]:
 
 
 def main(argv=None) -> int:
-    p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    p.add_argument(
-        "--device", default="cuda", help="cuda (the point); cpu for a smoke run of this script"
-    )
-    p.add_argument(
-        "--out", type=Path, default=None, help="default bench/results/gpu_checks_<device>.md"
-    )
-    args = p.parse_args(argv)
-    if args.device.startswith("cuda") and not torch.cuda.is_available():
-        p.error("no CUDA GPU: these checks are for a GPU (the CPU paths are in tests/)")
-    device = args.device
-    args.out = (
-        args.out or Path(__file__).parent / "results" / f"gpu_checks_{torch.device(device).type}.md"
-    )
+    p = parser(__doc__)
+    add_device(p, default="cuda")  # cpu: a smoke run of this script
+    add_out(p, "bench/results/gpu_checks_<device>.md")
+    args = finish(p, p.parse_args(argv))
+    device, clock = str(args.device), Clock()
+    args.out = args.out or RESULTS / f"gpu_checks_{args.device.type}.md"
     data = ganlab.data.digits(16).to(device)
     checks = []
     with tempfile.TemporaryDirectory() as tmp:
@@ -236,12 +227,13 @@ def main(argv=None) -> int:
     lines = [
         "# ganlab's CUDA paths, checked on a GPU",
         "",
-        "Written by `bench/gpu_checks.py` (run by `bench/gpu.sh`); rerun it to regenerate this file.",
+        "Written by `bench/gpu_checks.py` (run by `bench/gpu.sh`); rerun it to regenerate this "
+        "file.",
         "",
         "## Machine",
         "",
         *machine(torch.device(device)),
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC",
+        *clock.lines(load=False),
         "",
         "## Checks",
         "",

@@ -2,9 +2,10 @@
 
 For each batch size in ``--batches`` and each trainer setting (``plain``: fp32, the book's loop;
 ``fast``: reuse_fake + fused Adam + channels-last + bf16 autocast; optionally ``compiled``: ``fast``
-with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` replayed as a CUDA graph), the step is profiled for
-``--active`` steps after ``--warmup`` untimed ones, on the same seeded DCGAN and the offline digits
-(3 channels, tiled) kept on the device, as in ``bench/dcgan.py``. Reported per setting:
+with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` replayed as a CUDA
+graph), the step is profiled for ``--active`` steps after ``--warmup`` untimed ones, on the same
+seeded DCGAN and the offline digits (3 channels, tiled) kept on the device, as in
+``bench/dcgan.py``. Reported per setting:
 
 - wall time per step (host clock around the profiled steps, after a device sync);
 - device busy time per step (the sum of the kernels' and copies' self time) and its share of the
@@ -13,7 +14,7 @@ with torch.compile, which picks the memory layout itself; ``graphed``: ``fast`` 
 - kernel launches per step;
 - the operators with the most self device time and the most self host time.
 
-    python bench/profile_dcgan.py                        # GPU: 64x64, width 64, batches 128 and 1024
+    python bench/profile_dcgan.py     # GPU: 64x64, width 64, batches 128 and 1024
     python bench/profile_dcgan.py --device cpu --image-size 16 --width 16 --batches 16 --active 2
 
 The Markdown results file (default ``bench/results/profile_<device>.md``) is rewritten on every
@@ -22,12 +23,8 @@ run; nothing in it is copied by hand.
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import shlex
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch.autograd import DeviceType
@@ -36,9 +33,8 @@ from torch.profiler import ProfilerActivity, profile, schedule
 import ganlab
 from ganlab.models import dcgan
 
-sys.path.insert(0, str(Path(__file__).parent))
-from dcgan import BETAS, LATENT, LR, dataset  # noqa: E402  (the same model and data as bench/dcgan.py)
-from toy import machine  # noqa: E402
+from _common import RESULTS, Clock, add_device, add_out, finish, machine, parser
+from dcgan import BETAS, LATENT, LR, dataset  # the same model and data as bench/dcgan.py
 
 SETTINGS = {
     "plain": dict(fused_adam=False),
@@ -53,7 +49,9 @@ SETTINGS = {
 
 
 def _device_time(avg) -> float:
-    """Self device time of a profiler average in microseconds (the attribute's name moved across torch versions)."""
+    """Self device time of a profiler average in microseconds (the attribute's name moved across
+    torch versions).
+    """
     for name in ("self_device_time_total", "self_cuda_time_total"):
         if hasattr(avg, name):
             return float(getattr(avg, name))
@@ -140,35 +138,36 @@ def profile_setting(images, batch: int, options: dict, args, device) -> dict:
     }
 
 
-def report(args, device, results, wall) -> str:
+def report(args, device, results, clock: Clock) -> str:
     gpu = device.type == "cuda"
     lines = [
         "# DCGAN step profile (torch.profiler)",
         "",
-        "Written by `bench/profile_dcgan.py`; rerun it to regenerate this file. See `bench/README.md`.",
+        "Written by `bench/profile_dcgan.py`; rerun it to regenerate this file. See "
+        "`bench/README.md`.",
         "",
         "## Machine",
         "",
         *machine(device),
-        f"- date: {datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M} UTC; wall time {wall / 60:.1f} min",
-        f"- command: `python {' '.join(shlex.quote(a) for a in sys.argv)}`",
+        *clock.lines(load=False),
         "",
         "## Summary",
         "",
-        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}; {args.active} profiled steps after "
-        f"{args.warmup} warm-up steps. Settings: "
+        f"DCGAN {args.image_size}x{args.image_size}x3, width {args.width}; {args.active} profiled "
+        f"steps after {args.warmup} warm-up steps. Settings: "
         + "; ".join(f"`{k}` = {v}" for k, v in SETTINGS.items())
         + ".",
         "",
-        "| batch | setting | wall ms / step | device busy ms / step | busy share | kernel launches / step | images/s |",
+        "| batch | setting | wall ms / step | device busy ms / step | busy share | kernel launches "
+        "/ step | images/s |",
         "|---:|---|---:|---:|---:|---:|---:|",
     ]
     for name, r in results:
         share = "-" if r["busy_share"] is None else f"{100 * r['busy_share']:.0f} %"
         launches = "-" if r["launches"] is None else f"{r['launches']:.0f}"
         lines.append(
-            f"| {r['batch']} | {name} | {r['wall_ms']:.2f} | {r['busy_ms']:.2f} | {share} | {launches} "
-            f"| {r['images_per_s']:,.0f} |"
+            f"| {r['batch']} | {name} | {r['wall_ms']:.2f} | {r['busy_ms']:.2f} | {share} | "
+            f"{launches} | {r['images_per_s']:,.0f} |"
         )
     if not gpu:
         lines += ["", "On a CPU the profiler records no device time: read the host tables."]
@@ -196,31 +195,23 @@ def report(args, device, results, wall) -> str:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--device", default="auto")
-    parser.add_argument("--image-size", type=int, default=64)
-    parser.add_argument("--width", type=int, default=64)
-    parser.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
-    parser.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=["plain", "fast"])
-    parser.add_argument(
+    p = parser(__doc__)
+    add_device(p)
+    p.add_argument("--image-size", type=int, default=64)
+    p.add_argument("--width", type=int, default=64)
+    p.add_argument("--batches", type=int, nargs="+", default=[128, 1024])
+    p.add_argument("--settings", nargs="+", choices=list(SETTINGS), default=["plain", "fast"])
+    p.add_argument(
         "--warmup", type=int, default=10, help="untimed steps first (cuDNN picks its algorithms)"
     )
-    parser.add_argument("--active", type=int, default=10, help="profiled steps")
-    parser.add_argument("--rows", type=int, default=15, help="operators per table")
-    parser.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/profile_<device>.md)",
-    )
-    args = parser.parse_args(argv)
-    for name in ("warmup", "active", "rows"):
-        if getattr(args, name) < 1:
-            parser.error(f"--{name} must be >= 1, got {getattr(args, name)}")
-    device = torch.device(ganlab.default_device() if args.device == "auto" else args.device)
+    p.add_argument("--active", type=int, default=10, help="profiled steps")
+    p.add_argument("--rows", type=int, default=15, help="operators per table")
+    add_out(p, "bench/results/profile_<device>.md")
+    args = finish(p, p.parse_args(argv), ("warmup", "active", "rows"))
+    device = args.device
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True
-    start, results = time.perf_counter(), []
+    clock, results = Clock(), []
     for batch in args.batches:
         images = dataset(args.image_size, batch)
         for name in args.settings:
@@ -231,8 +222,8 @@ def main(argv=None) -> int:
                 f"{r['images_per_s']:,.0f} images/s",
                 flush=True,
             )
-    text = report(args, device, results, time.perf_counter() - start)
-    out = args.out or Path(__file__).parent / "results" / f"profile_{device.type}.md"
+    text = report(args, device, results, clock)
+    out = args.out or RESULTS / f"profile_{device.type}.md"
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text[: text.index("\n## batch")])

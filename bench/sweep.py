@@ -1,4 +1,5 @@
-"""Benchmark: N toy GANs in one batched run (``ganlab.sweep.run``) against a Python loop of N ``ganlab.train`` runs.
+"""Benchmark: N toy GANs in one batched run (``ganlab.sweep.run``) against a Python loop of N
+``ganlab.train`` runs.
 
 A *GAN step* is one generator update of one GAN (with its ``k_disc = 1`` discriminator update), so
 N members trained for S steps make N·S GAN steps. For each network size in ``--sizes`` and each N
@@ -17,31 +18,30 @@ sides back to back in alternating order; the table gives median rates and the me
 per-repeat ratios, which a shared CPU's drift disturbs least.
 
     python bench/sweep.py [--sizes small failures default] [--members 1 8 32 128] [--threads 1]
-                          [--seconds 3] [--repeats 3] [--device cpu|cuda] [--out bench/results/sweep_cpu.md]
+                          [--seconds 3] [--repeats 3] [--device auto|cpu|cuda]
+                          [--out bench/results/sweep_cpu.md]
 
 The Markdown results file is rewritten on every run; nothing in it is copied by hand.
 """
 
 from __future__ import annotations
 
-import argparse
 import dataclasses
-import datetime
+import functools
 import os
-import shlex
 import statistics
 import sys
-import time
-from pathlib import Path
 
 import torch
-from toy import machine  # the same description of the machine as bench/toy.py
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab import sweep
 
-# Network and batch sizes; everything else is TrainConfig's default (lr 1e-3, betas (0.5, 0.999), k = 1).
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
+
+# Network and batch sizes; everything else is TrainConfig's default (lr 1e-3, betas (0.5, 0.999), k
+# = 1).
 SIZES = {
     "small": dict(hidden=32, depth=2, batch=64),  # a classroom sweep: 32-unit MLPs, 2 hidden layers
     "failures": dict(
@@ -52,10 +52,15 @@ SIZES = {
 GOAL_N, GOAL_RATIO = 32, 10.0  # the issue's goal: at least 10x the loop at N = 32
 
 
-def config(size: str, num_steps: int, device: str) -> ganlab.TrainConfig:
+def config(size: str, num_steps: int, device) -> ganlab.TrainConfig:
     b = SIZES[size]["batch"]
     return ganlab.TrainConfig(
-        num_steps=num_steps, batch_real=b, batch_fake=b, batch_g=b, progress=False, device=device
+        num_steps=num_steps,
+        batch_real=b,
+        batch_fake=b,
+        batch_g=b,
+        progress=False,
+        device=str(device),
     )
 
 
@@ -107,8 +112,8 @@ def measure(args) -> dict:
             rates_b, rates_l = [], []
             for r in range(args.repeats):
                 sides = [
-                    ("batched", lambda: batched(size, n, steps_b, args.device)),
-                    ("loop", lambda: loop(size, members, steps_l, args.device)),
+                    ("batched", functools.partial(batched, size, n, steps_b, args.device)),
+                    ("loop", functools.partial(loop, size, members, steps_l, args.device)),
                 ]
                 for name, fn in sides if r % 2 == 0 else sides[::-1]:  # ABBA: drift hits both alike
                     (rates_b if name == "batched" else rates_l).append(fn())
@@ -121,9 +126,9 @@ def measure(args) -> dict:
     return out
 
 
-def report(args, results, load, started, elapsed) -> str:
+def report(args, results, clock: Clock) -> str:
     """The results file, in Markdown."""
-    device = torch.device(args.device)
+    device = args.device
     lines = [
         "# Sweep benchmark: N toy GANs batched (`ganlab.sweep.run`) vs a loop of `ganlab.train`",
         "",
@@ -135,19 +140,16 @@ def report(args, results, load, started, elapsed) -> str:
         f"- torch threads: {torch.get_num_threads()} "
         f"({'set by --threads' if args.threads else 'torch default'}; OMP_NUM_THREADS="
         f"{os.environ.get('OMP_NUM_THREADS', 'unset')}), the same for both sides",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
-        f"- load average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} "
-        "(the benchmark itself adds about 1; more means other processes shared the CPU)",
-        f"- command: `{' '.join(shlex.quote(a) for a in ['python', 'bench/sweep.py', *sys.argv[1:]])}`",
+        *clock.lines(),
         "",
         "## Results",
         "",
-        "GAN steps per second: one step is one generator update (and its one discriminator update) "
-        "of one GAN, so N members trained for S steps make N·S. Ring of 8 Gaussians, seeds 0..N-1, "
-        "lr 1e-3 for both players, Adam betas (0.5, 0.999), non-saturating loss. *batched*: one "
-        "`ganlab.sweep.run` of N members. *loop*: `ganlab.train` of the members one after another; "
-        f"it was timed on min(N, {args.loop_members}) members and extrapolated to N (the N runs are "
-        "independent, so N runs take N times one run). Medians of "
+        "GAN steps per second: one step is one generator update (and its one discriminator "
+        "update) of one GAN, so N members trained for S steps make N·S. Ring of 8 Gaussians, "
+        "seeds 0..N-1, lr 1e-3 for both players, Adam betas (0.5, 0.999), non-saturating loss. "
+        "*batched*: one `ganlab.sweep.run` of N members. *loop*: `ganlab.train` of the members "
+        f"one after another; it was timed on min(N, {args.loop_members}) members and extrapolated "
+        "to N (the N runs are independent, so N runs take N times one run). Medians of "
         f"{args.repeats} repeats, the two sides back to back; the ratio is the median of the "
         "per-repeat ratios. Training loop only (not building the models or measuring coverage).",
         "",
@@ -156,9 +158,11 @@ def report(args, results, load, started, elapsed) -> str:
     for size in args.sizes:
         s = SIZES[size]
         lines += [
-            f"### {size}: MLPs of {s['depth']} hidden layers × {s['hidden']} units, batches of {s['batch']}",
+            f"### {size}: MLPs of {s['depth']} hidden layers × {s['hidden']} units, batches of "
+            f"{s['batch']}",
             "",
-            "| N | batched GAN steps/s | loop GAN steps/s | batched / loop | steps timed (batched, loop per member) |",
+            "| N | batched GAN steps/s | loop GAN steps/s | batched / loop | steps timed (batched, "
+            "loop per member) |",
             "|---:|---:|---:|---:|---|",
         ]
         for n, (rates_b, rates_l, steps_b, steps_l) in results[size].items():
@@ -177,22 +181,21 @@ def report(args, results, load, started, elapsed) -> str:
         )
         lines += [f"Goal (batched >= {GOAL_RATIO:.0f}x the loop at N = {GOAL_N}): {verdicts}.", ""]
     lines += [
-        "Why the ratio shrinks as the networks grow: batching removes the per-operation cost that a "
-        "small network's single run is made of (Python, dispatch, small kernels), but not the "
+        "Why the ratio shrinks as the networks grow: batching removes the per-operation cost that "
+        "a small network's single run is made of (Python, dispatch, small kernels), but not the "
         "arithmetic. Once a single run's matrix products are big enough to keep a core busy, the "
-        "batched run does the same number of floating-point operations, with no more cores to do them.",
+        "batched run does the same number of floating-point operations, with no more cores to do "
+        "them.",
         "",
         "The batched side also skips one piece of work the loop does: in the generator step "
-        "`ganlab.train` back-propagates into D's weights too (and throws the result away at the next "
-        "`zero_grad`); `sweep.run` asks autograd for G's gradients only.",
+        "`ganlab.train` back-propagates into D's weights too (and throws the result away at the "
+        "next `zero_grad`); `sweep.run` asks autograd for G's gradients only.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument(
         "--sizes",
         nargs="+",
@@ -216,50 +219,21 @@ def parse_args(argv=None):
     p.add_argument(
         "--loop-members", type=int, default=2, help="members the loop is timed on (default 2)"
     )
-    p.add_argument(
-        "--device",
-        choices=["cpu", "cuda"],
-        default=ganlab.default_device(),
-        help="default: cuda when present, else cpu",
-    )
-    p.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/sweep_<device>.md)",
-    )
-    args = p.parse_args(argv)
-    for name in ("repeats", "loop_members"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
-    if any(n < 1 for n in args.members):
-        p.error(f"--members must all be >= 1, got {args.members}")
+    add_device(p)
+    add_threads(p)
+    add_out(p, "bench/results/sweep_<device>.md")
+    args = finish(p, p.parse_args(argv), ("repeats", "loop_members", "members"))
     if not args.seconds > 0:
         p.error(f"--seconds must be > 0, got {args.seconds}")
-    if args.threads is not None and args.threads < 1:
-        p.error(f"--threads must be >= 1, got {args.threads}")
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda, but torch sees no CUDA GPU; use --device cpu")
     return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    out = args.out or Path(__file__).resolve().parent / "results" / f"sweep_{args.device}.md"
-    started, t0, load_start = (
-        datetime.datetime.now(datetime.timezone.utc),
-        time.perf_counter(),
-        os.getloadavg()[0],
-    )
+    out = args.out or RESULTS / f"sweep_{args.device.type}.md"
+    clock = Clock()
     results = measure(args)
-    text = report(
-        args, results, (load_start, os.getloadavg()[0]), started, time.perf_counter() - t0
-    )
+    text = report(args, results, clock)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text[text.index("## Results") :])

@@ -7,8 +7,8 @@ update. Measured in one run, on one machine, interleaving the two sides:
 
 (a) steps per second: median of ``--repeats`` timings of ``--steps`` steps after ``--warmup`` steps;
 (b) wall time and steps until the generator first covers all 8 modes with >= 90 % high-quality
-    samples (``ganlab.metrics.mode_coverage`` on 2,500 samples every ``--eval-every`` steps, the
-    same code for both sides, its time excluded), for each seed, capped at ``--max-steps``.
+    samples (``ganlab.metrics.generator_coverage`` on 2,500 samples every ``--eval-every`` steps,
+    the same code for both sides, its time excluded), for each seed, capped at ``--max-steps``.
 
     python bench/toy.py [--steps 1000] [--repeats 5] [--seeds 0 1 2] [--max-steps 6000]
                         [--device cpu|cuda] [--threads N] [--out bench/results/toy_cpu.md]
@@ -18,27 +18,22 @@ The Markdown results file is rewritten on every run; nothing in it is copied by 
 
 from __future__ import annotations
 
-import argparse
-import datetime
-import os
-import platform
-import shlex
 import statistics
-import subprocess
 import sys
 import time
-from pathlib import Path
 
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 import ganlab
-from ganlab.metrics import mode_coverage
+from ganlab.metrics import SCORE_N, generator_coverage
+
+from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
 
 BATCH = 256  # real, fake and generator batch: TrainConfig's defaults
 LR, BETAS = 1e-3, (0.5, 0.999)  # TrainConfig's defaults for both players
-EVAL_N, EVAL_SEED = 2500, 1234  # 2,500 samples as in the VEEGAN/PacGAN tables; fixed noise
+EVAL_N = SCORE_N  # 2,500 samples as in the VEEGAN/PacGAN tables, from fixed noise
 TARGET_HQ = 0.9  # "high quality" share the generator must reach, with every mode captured
 
 
@@ -48,15 +43,9 @@ def sync(device: torch.device) -> None:
         torch.cuda.synchronize(device)
 
 
-def coverage(G: nn.Module, mix: ganlab.GaussianMixture, device: torch.device):
-    """The one evaluation both sides use: mode coverage of ``G(z)`` for 2,500 fixed ``z``."""
-    gen = torch.Generator(device).manual_seed(
-        EVAL_SEED
-    )  # its own stream: training draws are untouched
-    with torch.no_grad():
-        z = torch.randn(EVAL_N, 2, generator=gen, device=device)  # (2500, latent_dim = 2)
-        x_fake = G(z)  # (2500, 2)
-    return mode_coverage(x_fake, mix)
+def coverage(G: nn.Module, mix: ganlab.GaussianMixture):
+    """The one evaluation both sides use: ``ganlab.metrics.generator_coverage`` (2,500 fixed z)."""
+    return generator_coverage(G, mix, EVAL_N)
 
 
 class Reached(Exception):
@@ -101,7 +90,7 @@ class Probe:
         sync(self.device)
         t0 = time.perf_counter()
         self.trained_steps, self.trained_time = step, t0 - self.start - self.eval_time
-        self.last = cov = coverage(G, self.mix, self.device)
+        self.last = cov = coverage(G, self.mix)
         done = cov.modes_captured == cov.n_modes and cov.high_quality >= TARGET_HQ
         if done:
             self.reached_step, self.train_time = step, self.trained_time
@@ -139,8 +128,8 @@ def run_reference(mix, seed: int, num_steps: int, device: torch.device, probe: P
     fresh noise (the examples reuse the D step's fake batch), and the D step's fake batch is made
     under ``no_grad`` (the examples build its graph and ``detach``, which is slower).
     """
-    G, D = ganlab.toy_gan(2, seed=seed)
-    G, D = G.net, D.net
+    model, D = ganlab.toy_gan(2, seed=seed)
+    G, D = model.net, D.net  # the probe scores G through its wrapper, which holds latent_dim
     probe.begin()
     torch.manual_seed(seed)
     G.to(device)
@@ -179,7 +168,7 @@ def run_reference(mix, seed: int, num_steps: int, device: torch.device, probe: P
         optimizer_g.step()
         losses_d.append(loss_d.item())
         losses_g.append(loss_g.item())
-        probe(step, G)
+        probe(step, model)
 
 
 RUNNERS = {"ganlab": run_ganlab, "reference": run_reference}
@@ -234,49 +223,7 @@ def censored_median(values: list[float | None]):
     return None if hi is None else (lo + hi) / 2
 
 
-def source_version() -> str:
-    """The git commit of the checkout this runs from, marked when ``src/`` has uncommitted changes."""
-    root = Path(__file__).resolve().parent.parent
-    try:
-        commit = subprocess.run(
-            ["git", "-C", str(root), "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-        dirty = subprocess.run(
-            ["git", "-C", str(root), "status", "--porcelain", "--", "src"],
-            capture_output=True,
-            text=True,
-            check=True,
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown (not a git checkout)"
-    return f"commit {commit}" + (" with uncommitted changes in src/" if dirty else "")
-
-
-def machine(device: torch.device) -> list[str]:
-    """Lines naming the machine and software the numbers belong to."""
-    cpu = platform.processor() or "unknown"
-    try:
-        with open("/proc/cpuinfo") as f:
-            cpu = next(line.split(":", 1)[1].strip() for line in f if line.startswith("model name"))
-    except (OSError, StopIteration):
-        pass
-    lines = [
-        f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch intra-op threads: {torch.get_num_threads()}",
-    ]
-    if device.type == "cuda":
-        lines.append(f"- GPU: {torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})")
-    lines += [
-        f"- device: {device}; torch {torch.__version__}; ganlab {ganlab.__version__}; "
-        f"Python {platform.python_version()}; host {platform.node() or 'unknown'}",
-        f"- ganlab source: {source_version()}",
-    ]
-    return lines
-
-
-def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
+def report(args, device, mix, rates, probes, clock: Clock) -> str:
     """The results file, in Markdown."""
     rate = {name: statistics.median(values) for name, values in rates.items()}
     # Repeat r of both sides ran back to back, so their ratio is spared most of the machine's drift.
@@ -314,30 +261,29 @@ def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
         "## Machine",
         "",
         *machine(device),
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min",
-        f"- load average (1 min) at start / end: {load[0]:.2f} / {load[1]:.2f} "
-        "(the benchmark itself adds about 1-2; more means other processes shared the CPU)",
-        f"- command: `{' '.join(shlex.quote(a) for a in ['python', 'bench/toy.py', *sys.argv[1:]])}`",
+        *clock.lines(),
         "",
         "## Results",
         "",
-        f"Steps/s: median of {args.repeats} runs of {args.steps} steps after {args.warmup} warm-up steps "
-        f"(seed {args.seeds[0]}), the two sides alternating. Time to {mix.n_modes} modes: training seconds "
-        f"(evaluation excluded) until `mode_coverage` of {EVAL_N} samples, checked every {args.eval_every} "
-        f"steps, first shows all {mix.n_modes} modes and >= {100 * TARGET_HQ:.0f} % high-quality samples; "
-        f"median over seeds {seeds}, a seed that never gets there counting as slower than any that does "
-        f"(cap {args.max_steps} steps).",
+        f"Steps/s: median of {args.repeats} runs of {args.steps} steps after {args.warmup} warm-up "
+        f"steps (seed {args.seeds[0]}), the two sides alternating. Time to {mix.n_modes} modes: "
+        f"training seconds (evaluation excluded) until `generator_coverage` of {EVAL_N} samples, "
+        f"checked every {args.eval_every} steps, first shows all {mix.n_modes} modes and >= "
+        f"{100 * TARGET_HQ:.0f} % high-quality samples; median over seeds {seeds}, a seed that "
+        f"never gets there counting as slower than any that does (cap {args.max_steps} steps).",
         "",
         "| measure | ganlab | reference | ganlab / reference |",
         "|---|---:|---:|---:|",
-        f"| training steps/s (higher is faster) | {rate['ganlab']:.1f} | {rate['reference']:.1f} | {ratio_rate:.3f} |",
-        f"| time to {mix.n_modes} modes, s (lower is faster) | {fmt(times['ganlab'], '.1f', cap)} | "
-        f"{fmt(times['reference'], '.1f', cap)} | {fmt(ratio_time, '.3f', 'n/a')} |",
+        f"| training steps/s (higher is faster) | {rate['ganlab']:.1f} | {rate['reference']:.1f} | "
+        f"{ratio_rate:.3f} |",
+        f"| time to {mix.n_modes} modes, s (lower is faster) | {fmt(times['ganlab'], '.1f', cap)} "
+        f"| {fmt(times['reference'], '.1f', cap)} | {fmt(ratio_time, '.3f', 'n/a')} |",
         f"| steps to {mix.n_modes} modes | {fmt(steps['ganlab'], '.0f', cap)} | "
         f"{fmt(steps['reference'], '.0f', cap)} | {fmt(ratio_steps, '.3f', 'n/a')} |",
         "",
         f"Goal (ganlab at least as fast as the reference): steps/s ratio {ratio_rate:.3f}, "
-        f"{verdict(ratio_rate, pair_ratios)}; time-to-{mix.n_modes}-modes ratio {fmt(ratio_time, '.3f', 'n/a')}, "
+        f"{verdict(ratio_rate, pair_ratios)}; time-to-{mix.n_modes}-modes ratio "
+        f"{fmt(ratio_time, '.3f', 'n/a')}, "
         f"{'n/a' if ratio_time is None else 'met' if ratio_time <= 1 else 'not met'}.",
         "",
         "Two steadier views of the same speed, since a shared or virtual CPU drifts by 10-30 % "
@@ -357,35 +303,41 @@ def report(args, device, mix, rates, probes, load, started, elapsed) -> str:
         "|---|---|",
         *(f"| {name} | {', '.join(f'{v:.1f}' for v in rates[name])} |" for name in RUNNERS),
         "",
-        "| seed | ganlab: steps | ganlab: s | reference: steps | reference: s | last coverage: ganlab | "
-        "last coverage: reference |",
+        "| seed | ganlab: steps | ganlab: s | reference: steps | reference: s | last coverage: "
+        "ganlab | last coverage: reference |",
         "|---:|---:|---:|---:|---:|---|---|",
     ]
     for seed in args.seeds:
         g, r = probes["ganlab"][seed], probes["reference"][seed]
         lines.append(
-            f"| {seed} | {fmt(g.reached_step, 'd', cap)} | {fmt(g.train_time)} | {fmt(r.reached_step, 'd', cap)} | "
+            f"| {seed} | {fmt(g.reached_step, 'd', cap)} | {fmt(g.train_time)} | "
+            f"{fmt(r.reached_step, 'd', cap)} | "
             f"{fmt(r.train_time)} | {g.last} | {r.last} |"
         )
     lines += [
         "",
-        "Both sides start from identical weights with the same seed, but draw their random numbers in "
-        "their own order and compute the losses differently (`binary_cross_entropy_with_logits` vs "
-        "`sigmoid` + `BCELoss`); even rounding alone is enough, since Adam's first steps turn it into "
-        "full-size updates, so the trajectories drift apart. Steps to 8 modes therefore vary by seed on "
-        "both sides, and the time ratio mixes speed per step with that luck; the steps/s rows are the "
-        "like-for-like speed comparison.",
+        "Both sides start from identical weights with the same seed, but draw their random numbers "
+        "in their own order and compute the losses differently (`binary_cross_entropy_with_logits` "
+        "vs `sigmoid` + `BCELoss`); even rounding alone is enough, since Adam's first steps turn "
+        "it into full-size updates, so the trajectories drift apart. Steps to 8 modes therefore "
+        "vary by seed on both sides, and the time ratio mixes speed per step with that luck; the "
+        "steps/s rows are the like-for-like speed comparison.",
     ]
     return "\n".join(lines) + "\n"
 
 
 def verdict(ratio: float, pair_ratios: list[float]) -> str:
-    """Whether a ganlab / reference speed ratio meets the goal, given the spread of paired ratios."""
+    """Whether a ganlab / reference speed ratio meets the goal, given the spread of paired
+    ratios.
+    """
     if ratio >= 1:
         return "met"
     lo, hi = min(pair_ratios), max(pair_ratios)
     if lo <= 1 <= hi:
-        return f"below 1 but within the run-to-run spread (paired ratios {lo:.2f}-{hi:.2f}): no measurable difference"
+        return (
+            f"below 1 but within the run-to-run spread (paired ratios {lo:.2f}-{hi:.2f}): "
+            "no measurable difference"
+        )
     return f"not met (every paired ratio below 1: {lo:.2f}-{hi:.2f})"
 
 
@@ -395,9 +347,7 @@ def fmt(value, spec=".1f", missing="not reached"):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument(
         "--steps", type=int, default=1000, help="timed steps per steps/s measurement (default 1000)"
     )
@@ -420,58 +370,26 @@ def parse_args(argv=None):
     p.add_argument(
         "--eval-every", type=int, default=100, help="steps between coverage checks (default 100)"
     )
-    p.add_argument(
-        "--device",
-        choices=["cpu", "cuda"],
-        default=ganlab.default_device(),
-        help="default: cuda when present, else cpu",
-    )
-    p.add_argument(
-        "--threads", type=int, default=None, help="torch intra-op threads (default: torch's choice)"
-    )
-    p.add_argument(
-        "--out",
-        type=Path,
-        default=None,
-        help="results file (default bench/results/toy_<device>.md)",
-    )
-    args = p.parse_args(argv)
-    for name in ("steps", "warmup", "repeats", "max_steps", "eval_every"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    add_device(p)
+    add_threads(p)
+    add_out(p, "bench/results/toy_<device>.md")
+    args = finish(p, p.parse_args(argv), ("steps", "warmup", "repeats", "max_steps", "eval_every"))
     if args.eval_every > args.max_steps:
         p.error(
-            f"--eval-every {args.eval_every} exceeds --max-steps {args.max_steps}: nothing would be checked"
+            f"--eval-every {args.eval_every} exceeds --max-steps {args.max_steps}: "
+            "nothing would be checked"
         )
-    if args.device == "cuda" and not torch.cuda.is_available():
-        p.error("--device cuda, but torch sees no CUDA GPU; use --device cpu")
     return args
 
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    if args.threads is not None:
-        torch.set_num_threads(args.threads)
-    device = torch.device(args.device)
-    out = args.out or Path(__file__).resolve().parent / "results" / f"toy_{device.type}.md"
+    device, clock = args.device, Clock()
+    out = args.out or RESULTS / f"toy_{device.type}.md"
     mix = ganlab.ring()
-    started, t0, load_start = (
-        datetime.datetime.now(datetime.timezone.utc),
-        time.perf_counter(),
-        os.getloadavg()[0],
-    )
     rates = measure_rates(args, mix, device)
     probes = measure_targets(args, mix, device)
-    text = report(
-        args,
-        device,
-        mix,
-        rates,
-        probes,
-        (load_start, os.getloadavg()[0]),
-        started,
-        time.perf_counter() - t0,
-    )
+    text = report(args, device, mix, rates, probes, clock)
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(text)
     print(text[text.index("| measure") : text.index("### Every run")].rstrip())

@@ -1,12 +1,12 @@
 """Benchmark: the measured bake-off of GAN losses on the toy mixtures (and the digits), over seeds.
 
 For each mixture in ``--mixtures`` (``ring``: 8 modes, std 0.02; ``grid``: 25 modes, std 0.05) and
-each loss in ``--losses`` (default: every key of ``ganlab.LOSSES``), ``--seeds`` seeded runs with the
-*same* networks, optimiser and number of generator steps; only the loss differs. Each run is scored
-with ``ganlab.metrics.mode_coverage`` on 2,500 samples (the VEEGAN / PacGAN protocol: a sample is
-high quality within 3 std of its nearest mode; a mode is captured with at least one such sample).
-Then extra rows for tuned configurations (``TUNED``), searched for the goal of issue 5: all 25 grid
-modes with >= 90 % high-quality samples in the median seed.
+each loss in ``--losses`` (default: every key of ``ganlab.LOSSES``), ``--seeds`` seeded runs with
+the *same* networks, optimiser and number of generator steps; only the loss differs. Each run is
+scored with ``ganlab.metrics.generator_coverage`` on 2,500 samples (the VEEGAN / PacGAN protocol: a
+sample is high quality within 3 std of its nearest mode; a mode is captured with at least one such
+sample). Then extra rows for tuned configurations (``TUNED``), searched for the goal of issue 5: all
+25 grid modes with >= 90 % high-quality samples in the median seed.
 
 How the runs are trained: losses that ``ganlab.sweep.run`` supports are trained as one batched run
 of all seeds (member ``i`` is the single run ``ganlab.train`` would give, up to float rounding);
@@ -33,24 +33,19 @@ import argparse
 import copy
 import csv
 import dataclasses
-import datetime
 import os
-import shlex
-import sys
-import time
 from concurrent.futures import ProcessPoolExecutor
-from pathlib import Path
 
 import numpy as np
 import torch
-from toy import machine  # the same description of the machine as bench/toy.py
 from tqdm.auto import tqdm
 
 import ganlab
 from ganlab import sweep
-from ganlab.metrics import mode_coverage
+from ganlab.metrics import mode_coverage, score_samples
 
-EVAL_N, EVAL_SEED = 2500, 1234  # 2,500 samples as in the VEEGAN / PacGAN tables; fixed noise
+from _common import RESULTS, Clock, add_out, add_threads, finish, machine, parser
+
 GOAL_HQ = 0.9  # the issue's goal: every grid mode and >= 90 % high quality in the median seed
 SINGLE_ONLY = (
     "wgan",
@@ -111,17 +106,18 @@ class Variant:
     def describe(self) -> str:
         sched = " then ".join(f"{s} steps at lr {lr:g}" for s, lr in self.phases)
         return (
-            f"`{self.name}`: loss {self.loss}, MLPs of {self.depth} hidden layers x {self.hidden} units, batches {self.batch}, "
-            f"Adam betas {self.betas}, {sched}"
+            f"`{self.name}`: loss {self.loss}, MLPs of {self.depth} hidden layers x {self.hidden} "
+            f"units, batches {self.batch}, Adam betas {self.betas}, {sched}"
         )
 
 
 # Tuned configurations tried beyond the equal-budget rows (named after what they change). Probes on
 # the grid (4-5 seeds) before the run: 64x3 MLPs reached 10-15 % HQ after 2,000 + 1,000 steps and a
 # further 1,000 steps at lr 1e-5 added little (the median sample sat 11 std from its nearest mode:
-# spread out, not yet concentrated); 128x3 MLPs captured 23-24 modes at 12-19 % HQ after 1,500 steps.
-# What was missing was time: bench/grid_goal.py found the same 128x3 networks at 25 modes and ~95 % HQ
-# after 8,000 + 4,000 steps (the last row; ``goal_steps`` is its first phase, the second is half).
+# spread out, not yet concentrated); 128x3 MLPs captured 23-24 modes at 12-19 % HQ after 1,500
+# steps. What was missing was time: bench/grid_goal.py found the same 128x3 networks at 25 modes and
+# ~95 % HQ after 8,000 + 4,000 steps (the last row; ``goal_steps`` is its first phase, the second is
+# half).
 def tuned(steps: int, goal_steps: int = 8000) -> list[Variant]:
     return [
         Variant(
@@ -142,7 +138,8 @@ def tuned(steps: int, goal_steps: int = 8000) -> list[Variant]:
             seeds=5,
         ),  # 4x the arithmetic: 5 seeds
         Variant(
-            f"nonsaturating, 128x3, batch 256, {goal_steps} steps at lr 1e-3 then {goal_steps // 2} at 1e-4",
+            f"nonsaturating, 128x3, batch 256, {goal_steps} steps at lr 1e-3 then "
+            f"{goal_steps // 2} at 1e-4",
             "nonsaturating",
             128,
             3,
@@ -170,13 +167,11 @@ def base_config(v: Variant, num_steps: int, lr: float) -> ganlab.TrainConfig:
 
 
 def coverage(G, mix):
-    """Mode coverage of G on 2,500 fixed noise vectors (the same for every run)."""
-    z = torch.randn(EVAL_N, G.latent_dim, generator=torch.Generator().manual_seed(EVAL_SEED))
-    with torch.no_grad():
-        x_fake = G(z)
-    if not torch.isfinite(x_fake).all():
-        return None
-    return mode_coverage(x_fake, mix)
+    """``ganlab.metrics.generator_coverage`` of G (2,500 fixed z), or None if its samples are not
+    finite.
+    """
+    x_fake = score_samples(G)
+    return mode_coverage(x_fake, mix) if torch.isfinite(x_fake).all() else None
 
 
 def run_batched(v: Variant, name: str, mix, seeds) -> list[dict]:
@@ -192,8 +187,6 @@ def run_batched(v: Variant, name: str, mix, seeds) -> list[dict]:
             hidden=v.hidden,
             depth=v.depth,
             start=result,
-            coverage_n=EVAL_N,
-            coverage_seed=EVAL_SEED,
         )
         t += result.wall_time
         for s, d in zip(seeds, result.diverged):
@@ -271,8 +264,8 @@ def summarise(rows: list[dict]) -> dict:
 
 def toy_table(rows: list[dict], configs: list[str]) -> list[str]:
     lines = [
-        "| configuration | seeds | modes: median [min–max] (IQR) | all modes | HQ %: median [IQR] | "
-        "reverse KL (median) | diverged | wall time / run (s) |",
+        "| configuration | seeds | modes: median [min–max] (IQR) | all modes | HQ %: median [IQR] "
+        "| reverse KL (median) | diverged | wall time / run (s) |",
         "|---|---:|---|---:|---|---:|---:|---|",
     ]
     for name in configs:
@@ -282,10 +275,10 @@ def toy_table(rows: list[dict], configs: list[str]) -> list[str]:
         s = summarise(sub)
         m, h = s["modes"], 100 * s["hq"]
         lines.append(
-            f"| {name}{' **(goal met)**' if s['goal'] and sub[0]['n_modes'] == 25 else ''} | {s['seeds']} | "
-            f"{m[1]:g} [{s['modes_min']}–{s['modes_max']}] ({m[0]:g}–{m[2]:g}) | {s['all_modes']:.0%} | "
-            f"{h[1]:.1f} [{h[0]:.1f}–{h[2]:.1f}] | {s['rkl']:.3f} | {s['diverged']} | "
-            f"{s['wall']:.1f} ({s['timing']}) |"
+            f"| {name}{' **(goal met)**' if s['goal'] and sub[0]['n_modes'] == 25 else ''} | "
+            f"{s['seeds']} | {m[1]:g} [{s['modes_min']}–{s['modes_max']}] ({m[0]:g}–{m[2]:g}) | "
+            f"{s['all_modes']:.0%} | {h[1]:.1f} [{h[0]:.1f}–{h[2]:.1f}] | {s['rkl']:.3f} | "
+            f"{s['diverged']} | {s['wall']:.1f} ({s['timing']}) |"
         )
     return lines
 
@@ -306,11 +299,12 @@ DIGITS = dict(
 
 
 def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
-    from ganlab import data, grids, quality
+    from ganlab import data, quality
+    from ganlab.models import fixed_noise, render
 
     digits = data.digits(DIGITS["image_size"])
     metric = quality.QualityMetric.from_data(digits, seed=0, num_samples=800)
-    z_eval = grids.fixed_noise(800, DIGITS["latent"], seed=7)
+    z_eval = fixed_noise(800, DIGITS["latent"], seed=7)
     rows = []
     for loss in losses:
         for s in seeds:
@@ -339,7 +333,7 @@ def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
             fd, wall, diverged = float("nan"), 0.0, ""
             try:
                 wall = ganlab.train(G, D, digits.sample, cfg, G_ema=G_ema).wall_time
-                fd = metric(grids.render(G_ema, z_eval))["fd"]
+                fd = metric(render(G_ema, z_eval))["fd"]
             except ganlab.TrainingDiverged as e:
                 diverged = e.step
             rows.append(
@@ -369,7 +363,8 @@ def run_digits(losses, seeds, num_steps) -> tuple[list[dict], dict]:
 
 def digits_table(rows, losses, floor) -> list[str]:
     lines = [
-        "| loss | seeds | FD (G_ema): median [min–max] | FD floor (real vs real) | diverged | wall time / run (s) |",
+        "| loss | seeds | FD (G_ema): median [min–max] | FD floor (real vs real) | diverged | wall "
+        "time / run (s) |",
         "|---|---:|---|---:|---:|---:|",
     ]
     for loss in losses:
@@ -388,7 +383,7 @@ def digits_table(rows, losses, floor) -> list[str]:
 # ---- report -----------------------------------------------------------------------------------
 
 
-def report(args, main: Variant, variants, rows, digit_rows, floor, started, elapsed, load) -> str:
+def report(args, main: Variant, variants, rows, digit_rows, floor, clock: Clock) -> str:
     lines = [
         "# Bake-off: GAN losses on the toy mixtures and the digits, over seeds",
         "",
@@ -398,28 +393,28 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
         "## Machine and run",
         "",
         *machine(torch.device("cpu")),
-        f"- torch threads per worker: {args.threads}, {args.jobs} worker processes running rows side by side "
-        f"(OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
-        f"- date: {started:%Y-%m-%d %H:%M} UTC; benchmark wall time {elapsed / 60:.1f} min; "
-        f"load average (1 min) at start / end {load[0]:.2f} / {load[1]:.2f} (shared CPU: wall times drift)",
-        f"- command: `{' '.join(shlex.quote(a) for a in ['python', 'bench/variants.py', *sys.argv[1:]])}`",
-        f"- seeds: {args.seeds[0]}..{args.seeds[-1]} ({len(args.seeds)}) for every main row; a costly tuned row "
-        "may take the first few only (its seeds column says how many)",
+        f"- torch threads per worker: {args.threads}, {args.jobs} worker processes running rows "
+        f"side by side (OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')})",
+        *clock.lines(),
+        f"- seeds: {args.seeds[0]}..{args.seeds[-1]} ({len(args.seeds)}) for every main row; a "
+        "costly tuned row may take the first few only (its seeds column says how many)",
         "",
         "## Protocol",
         "",
-        f"Main rows (one per loss): the same networks and step budget for every loss, "
-        f"{main.describe()[main.describe().index('MLPs') :]}; "
-        "k_disc = 1; latent dimension 2; seeded `ganlab.toy_gan(2, 2, hidden, depth, seed)`. Only the loss "
-        "differs, so `wgan` (clip 0.01) and `wgan-gp` (lambda 10) run at this budget, not at their papers' "
-        "settings (RMSprop / Adam at 5e-5 to 1e-4, k_disc = 5): read their rows as equal-budget, not best-case.",
+        "Main rows (one per loss): the same networks and step budget for every loss, "
+        f"{main.describe()[main.describe().index('MLPs') :]}; k_disc = 1; latent dimension 2; "
+        "seeded `ganlab.toy_gan(2, 2, hidden, depth, seed)`. Only the loss differs, so `wgan` "
+        "(clip 0.01) and `wgan-gp` (lambda 10) run at this budget, not at their papers' settings "
+        "(RMSprop / Adam at 5e-5 to 1e-4, k_disc = 5): read their rows as equal-budget, not "
+        "best-case.",
         "",
-        "Scores: `ganlab.metrics.mode_coverage` of 2,500 samples from fixed noise after training "
-        "(VEEGAN / PacGAN protocol): high quality (HQ) = within 3 std of the nearest mode; a mode is "
-        "captured with at least one HQ sample; reverse KL = KL(HQ histogram over modes ‖ mixture "
-        "weights), nats (inf when no sample is HQ). A diverged run (non-finite loss) counts as 0 modes, "
-        "0 % HQ. Wall time: training only, median over seeds; *batched / seeds* = one `ganlab.sweep.run` "
-        "of all seeds divided by their number, *single run* = `ganlab.train` alone.",
+        "Scores: `ganlab.metrics.generator_coverage` of 2,500 samples from fixed noise after "
+        "training (VEEGAN / PacGAN protocol): high quality (HQ) = within 3 std of the nearest "
+        "mode; a mode is captured with at least one HQ sample; reverse KL = KL(HQ histogram over "
+        "modes ‖ mixture weights), nats (inf when no sample is HQ). A diverged run (non-finite "
+        "loss) counts as 0 modes, 0 % HQ. Wall time: training only, median over seeds; *batched / "
+        "seeds* = one `ganlab.sweep.run` of all seeds divided by their number, *single run* = "
+        "`ganlab.train` alone.",
         "",
         "Tuned rows: "
         + (
@@ -465,10 +460,12 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
         lines += [
             "## Goal",
             "",
-            "Issue 5's goal: 25/25 grid modes with >= 90 % high-quality samples in the median seed. "
+            "Issue 5's goal: 25/25 grid modes with >= 90 % high-quality samples in the median "
+            "seed. "
             + (f"**Met** by: {', '.join(goal_rows)}." if goal_rows else "**Not met** in this run.")
             + (
-                f" Best grid configuration by median HQ among those with the most median modes: `{best}`."
+                " Best grid configuration by median HQ among those with the most median modes: "
+                f"`{best}`."
                 if best
                 else ""
             ),
@@ -479,13 +476,14 @@ def report(args, main: Variant, variants, rows, digit_rows, floor, started, elap
         lines += [
             "## digits (16x16, DCGAN)",
             "",
-            f"The quick DCGAN of `book/08_dcgan.ipynb`: `dcgan({DIGITS['latent']}, channels=1, image_size=16, "
-            f"width={DIGITS['width']})`, batches of {DIGITS['batch']}, Adam {DIGITS['lr']:g}, betas (0.5, 0.999), "
-            f"{digit_rows[0]['num_steps']} steps, EMA {DIGITS['ema_decay']}; scored on 800 EMA samples from "
-            "fixed noise by the Fréchet distance in the features of a digit classifier "
-            "(`ganlab.quality.QualityMetric`, seed 0), beside the real-vs-real floor. Fewer losses and "
-            f"seeds than the toy rows ({len(losses)} losses, {len({r['seed'] for r in digit_rows})} seeds "
-            "each): a CPU budget.",
+            f"The quick DCGAN of `book/08_dcgan.ipynb`: `dcgan({DIGITS['latent']}, channels=1, "
+            f"image_size=16, width={DIGITS['width']})`, batches of {DIGITS['batch']}, Adam "
+            f"{DIGITS['lr']:g}, betas (0.5, 0.999), {digit_rows[0]['num_steps']} steps, EMA "
+            f"{DIGITS['ema_decay']}; scored on 800 EMA samples from fixed noise by the Fréchet "
+            "distance in the features of a digit classifier (`ganlab.quality.QualityMetric`, seed "
+            "0), beside the real-vs-real floor. Fewer losses and seeds than the toy rows "
+            f"({len(losses)} losses, {len({r['seed'] for r in digit_rows})} seeds each): a CPU "
+            "budget.",
             "",
             *digits_table(digit_rows, losses, floor),
             "",
@@ -504,22 +502,12 @@ def best_config(rows, mixture) -> str | None:
     return max(scored, key=lambda sc: (sc[0]["modes"][1], sc[0]["hq"][1]))[1]
 
 
-def write(
-    args, main_variant, variants, rows, digit_rows, floor, started, elapsed, load_start
-) -> str:
-    """Write ``variants_cpu.md`` and ``variants_cpu.csv`` under ``args.out_dir``; return the Markdown."""
+def write(args, main_variant, variants, rows, digit_rows, floor, clock: Clock) -> str:
+    """Write ``variants_cpu.md`` and ``variants_cpu.csv`` under ``args.out_dir``; return the
+    Markdown.
+    """
     args.out_dir.mkdir(parents=True, exist_ok=True)
-    text = report(
-        args,
-        main_variant,
-        variants,
-        rows,
-        digit_rows,
-        floor,
-        started,
-        elapsed,
-        (load_start, os.getloadavg()[0]),
-    )
+    text = report(args, main_variant, variants, rows, digit_rows, floor, clock)
     (args.out_dir / "variants_cpu.md").write_text(text)
     with open(args.out_dir / "variants_cpu.csv", "w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=list((rows or digit_rows)[0]))
@@ -529,7 +517,9 @@ def write(
 
 
 def run_job(job, args):
-    """One job in a worker process: ``(rows, None)`` for a toy row, ``(rows, floor)`` for a digit loss."""
+    """One job in a worker process: ``(rows, None)`` for a toy row, ``(rows, floor)`` for a digit
+    loss.
+    """
     kind, what, v = job
     if kind == "toy":
         mix = ganlab.by_name(what)
@@ -539,9 +529,7 @@ def run_job(job, args):
 
 
 def parse_args(argv=None):
-    p = argparse.ArgumentParser(
-        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    p = parser(__doc__)
     p.add_argument("--seeds", type=int, default=10, help="seeds per toy row, 0..N-1 (default 10)")
     p.add_argument(
         "--steps", type=int, default=1000, help="generator steps of the main rows (default 1000)"
@@ -583,14 +571,14 @@ def parse_args(argv=None):
         "--tuned-steps",
         type=int,
         default=2000,
-        help="first-phase steps of the tuned 64x3 row; the 128x3 row takes 3/4 of it (default 2000)",
+        help="first-phase steps of the tuned 64x3 row; the 128x3 row takes 3/4 (default 2000)",
     )
     p.add_argument(
         "--goal-steps",
         type=int,
         default=8000,
-        help="first-phase steps of the tuned row aimed at the grid goal; a second phase of half as many "
-        "follows at lr 1e-4 (default 8000)",
+        help="first-phase steps of the tuned row aimed at the grid goal; a second phase of half "
+        "as many follows at lr 1e-4 (default 8000)",
     )
     p.add_argument(
         "--digits",
@@ -613,31 +601,18 @@ def parse_args(argv=None):
         action="store_true",
         help="a smoke run: 3 seeds, 200 steps, 32x2 MLPs, 2 digit losses x 1 seed x 50 steps",
     )
-    p.add_argument(
-        "--threads", type=int, default=1, help="torch intra-op threads per worker (default 1)"
-    )
+    add_threads(p, default=1)
     p.add_argument(
         "--jobs", type=int, default=2, help="worker processes, one row at a time each (default 2)"
     )
-    p.add_argument("--out-dir", type=Path, default=Path(__file__).resolve().parent / "results")
+    add_out(p, "bench/results", flag="--out-dir")
     args = p.parse_args(argv)
     if args.quick:
         args.seeds, args.steps, args.hidden, args.depth, args.batch = 3, 200, 32, 2, 64
         args.digit_losses, args.digit_seeds, args.digit_steps = args.digit_losses[:2], 1, 50
-    for name in (
-        "seeds",
-        "steps",
-        "hidden",
-        "depth",
-        "batch",
-        "goal_steps",
-        "digit_seeds",
-        "digit_steps",
-        "threads",
-        "jobs",
-    ):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1, got {getattr(args, name)}")
+    positive = ("seeds", "steps", "hidden", "depth", "batch", "goal_steps", "digit_seeds")
+    args = finish(p, args, (*positive, "digit_steps", "jobs"))
+    args.out_dir = args.out_dir or RESULTS
     if not args.lr > 0:
         p.error(f"--lr must be > 0, got {args.lr}")
     args.seeds = list(range(args.seeds))
@@ -646,12 +621,7 @@ def parse_args(argv=None):
 
 def main(argv=None) -> None:
     args = parse_args(argv)
-    torch.set_num_threads(args.threads)
-    started, t0, load_start = (
-        datetime.datetime.now(datetime.timezone.utc),
-        time.perf_counter(),
-        os.getloadavg()[0],
-    )
+    clock = Clock()
     variants = [
         Variant(loss, loss, args.hidden, args.depth, args.batch, ((args.steps, args.lr),))
         for loss in args.losses
@@ -673,8 +643,9 @@ def main(argv=None) -> None:
                 for v in extra
             ]
         variants += extra
-    # Jobs: one per (mixture, configuration), one per digit loss; --jobs worker processes share them.
-    # Longest first, so that the workers finish together: tuned rows, then the single-run losses.
+    # Jobs: one per (mixture, configuration), one per digit loss; --jobs worker processes share
+    # them. Longest first, so that the workers finish together: tuned rows, then the single-run
+    # losses.
     jobs = [
         ("toy", mixture, v) for v in variants[len(args.losses) :] for mixture in args.tuned_mixtures
     ]
@@ -697,7 +668,8 @@ def main(argv=None) -> None:
                 rows += new
                 s = summarise(new)
                 print(
-                    f"{what:5s} {v.name:45s} modes {s['modes'][1]:g} [{s['modes_min']}-{s['modes_max']}] "
+                    f"{what:5s} {v.name:45s} modes {s['modes'][1]:g} "
+                    f"[{s['modes_min']}-{s['modes_max']}] "
                     f"HQ {100 * s['hq'][1]:.1f}% rKL {s['rkl']:.3f} wall/run {s['wall']:.1f} s",
                     flush=True,
                 )
@@ -709,17 +681,7 @@ def main(argv=None) -> None:
                     flush=True,
                 )
             # Rewrite both files after every job: a run cut short still leaves what it measured.
-            text = write(
-                args,
-                main_variant,
-                variants,
-                rows,
-                digit_rows,
-                floor,
-                started,
-                time.perf_counter() - t0,
-                load_start,
-            )
+            text = write(args, main_variant, variants, rows, digit_rows, floor, clock)
     print(text[text.index("## Protocol") :])
     print(f"wrote {args.out_dir / 'variants_cpu.md'} and {args.out_dir / 'variants_cpu.csv'}")
 

@@ -29,7 +29,9 @@ def is_notebook_cell(item) -> bool:
 
 
 class InlineFigures:
-    """nbval starts a notebook's kernel while setting up its first cell: start it with the inline backend."""
+    """nbval starts a notebook's kernel while setting up its first cell: start it with the inline
+    backend.
+    """
 
     @pytest.hookimpl(hookwrapper=True)
     def pytest_runtest_setup(self, item):
@@ -47,14 +49,41 @@ class InlineFigures:
                 os.environ["MPLBACKEND"] = before
 
 
+class NotebookTimes:
+    """Adds up the seconds nbval spends on each notebook (every cell's setup, call and teardown,
+    the kernel's start included) and prints one line per notebook at the end of the session.
+    """
+
+    def __init__(self):
+        self.seconds: dict[str, float] = {}
+
+    def pytest_runtest_logreport(self, report):
+        path = report.nodeid.split("::")[0]
+        if path.endswith(".ipynb"):
+            self.seconds[path] = self.seconds.get(path, 0.0) + report.duration
+
+    def pytest_terminal_summary(self, terminalreporter):
+        if not self.seconds:
+            return
+        terminalreporter.write_sep("=", "nbval time per notebook")
+        for path, seconds in sorted(self.seconds.items(), key=lambda kv: -kv[1]):
+            terminalreporter.write_line(f"{seconds:8.1f} s  {path}")
+        terminalreporter.write_line(f"{sum(self.seconds.values()):8.1f} s  all notebooks")
+
+
 def pytest_configure(config):
-    # A plugin rather than a hook here: this file's per-item hooks reach only the items under tests/.
+    # Plugins rather than hooks here: this file's per-item hooks reach only the items under
+    # tests/.
     if not config.pluginmanager.has_plugin("ganlab-inline-figures"):
         config.pluginmanager.register(InlineFigures(), "ganlab-inline-figures")
+    if not config.pluginmanager.has_plugin("ganlab-notebook-times"):
+        config.pluginmanager.register(NotebookTimes(), "ganlab-notebook-times")
 
 
 def pytest_collection_modifyitems(config, items):
-    """Tests that use ``executed_notebooks`` run last, after nbval ran every notebook (the sort is stable)."""
+    """Tests that use ``executed_notebooks`` run last, after nbval ran every notebook (the sort is
+    stable).
+    """
     items.sort(key=lambda item: "executed_notebooks" in getattr(item, "fixturenames", ()))
 
 

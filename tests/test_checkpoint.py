@@ -1,6 +1,5 @@
 """Atomic checkpoint files, and loading that refuses pickled code."""
 
-
 import pytest
 import torch
 

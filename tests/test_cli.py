@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 import torch
 
+import ganlab
 from ganlab import cli
 from ganlab.checkpoint import load_checkpoint
 
@@ -80,7 +81,8 @@ def test_train_dcgan_writes_the_run_folder_and_resumes(tmp_path, capsys):
         2 + 2 * 18,
         2 + 6 * 18,
     )  # 2 rows x 6 columns of 16 px + 2 px gaps
-    # best.pt holds the scored generator, the EMA one here: --ema reads it too and gives the same grid
+    # best.pt holds the scored generator, the EMA one here: --ema reads it too and gives the same
+    # grid
     assert load_checkpoint(out / "best.pt")["ema"] is True
     cli.main(
         [
@@ -135,6 +137,11 @@ def test_train_toy_and_sample(tmp_path):
     )
     summary = json.loads((out / "summary.json").read_text())
     assert summary["n_modes"] == 8 and 0 <= summary["modes"] <= 8 and (out / "samples.png").exists()
+    state = load_checkpoint(out / "checkpoint.pt")
+    G = ganlab.models.MLPGenerator(**state["G_hparams"])
+    G.load_state_dict(state["G"])
+    score = ganlab.metrics.generator_coverage(G, ganlab.ring())  # the one end-of-run score
+    assert (summary["modes"], summary["reverse_kl"]) == (score.modes_captured, score.reverse_kl)
     cli.main(
         [
             "sample",
@@ -174,6 +181,36 @@ def test_errors_are_messages_not_tracebacks(tmp_path):
     torch.save({"G": object()}, evil)
     with pytest.raises(SystemExit, match="refusing to load"):
         cli.main(["sample", "--checkpoint", str(evil), "--out", str(tmp_path / "x.png")])
+
+
+def test_an_out_folder_that_cannot_be_made_is_one_line(tmp_path):
+    some_file = tmp_path / "some_file"
+    some_file.write_text("not a folder")
+    for argv in (
+        ["train", "dcgan", "--data", "digits", "--out", str(some_file / "run")],
+        ["train", "toy", "--out", str(some_file)],
+        ["sample", "--checkpoint", str(some_file), "--out", str(some_file / "grid.png")],
+    ):
+        with pytest.raises(SystemExit) as err:
+            cli.main(argv)
+        message = str(err.value)
+        assert f"{some_file} is a file, not a folder; choose another --out" in message
+        assert "\n" not in message
+
+
+def test_resume_with_other_model_settings_names_the_difference(tmp_path):
+    out = str(tmp_path / "run")
+    cli.main(["train", "dcgan", "--steps", "2", "--out", out, *TINY])
+    wider = [*TINY[: TINY.index("--width")], "--width", "16", *TINY[TINY.index("--width") + 2 :]]
+    with pytest.raises(SystemExit) as err:
+        cli.main(["train", "dcgan", "--steps", "4", "--resume", "--out", out, *wider])
+    message = str(err.value)
+    assert message.startswith("error: cannot resume: the checkpoint's G was built with width=8")
+    assert "(now 16)" in message and "\n" not in message
+    with pytest.raises(SystemExit, match=r"lr_d=0.0002 \(now 0.001\)"):
+        cli.main(
+            ["train", "dcgan", "--steps", "4", "--resume", "--lr-d", "1e-3", "--out", out, *TINY]
+        )
 
 
 def test_python_dash_m_runs():

@@ -20,7 +20,9 @@ def digits32():
 
 
 def _nearest(x, pool):
-    """For each image of ``x``, the index of the closest image in ``pool`` and its exact distance."""
+    """For each image of ``x``, the index of the closest image in ``pool`` and its exact
+    distance.
+    """
     dist = torch.cdist(x.flatten(1), pool.flatten(1), compute_mode="donot_use_mm_for_euclid_dist")
     return dist.min(1)
 
@@ -42,7 +44,9 @@ def test_digits_at_native_size_are_the_raw_values_scaled():
 
 
 def _bilinear_matrix(n_out: int, n_in: int) -> np.ndarray:
-    """PyTorch's bilinear weights (align_corners=False) for upsampling, written out independently."""
+    """PyTorch's bilinear weights (align_corners=False) for upsampling, written out
+    independently.
+    """
     m = np.zeros((n_out, n_in))
     for i in range(n_out):
         src = max((i + 0.5) * n_in / n_out - 0.5, 0.0)  # pixel centres; clamped at the left edge
@@ -106,7 +110,8 @@ def test_channels_conversion(digits32):
     assert torch.allclose(
         data.to_channels(rgb.images, 1), digits32.images, atol=1e-6
     )  # luma weights sum to 1
-    # pure red, green, blue in [0, 1] are (1, 0, 0) etc.; their grey is the luma weight, mapped to [-1, 1]
+    # pure red, green, blue in [0, 1] are (1, 0, 0) etc.; their grey is the luma weight, mapped to
+    # [-1, 1]
     primaries = torch.tensor([[1.0, -1, -1], [-1, 1, -1], [-1, -1, 1]]).view(3, 3, 1, 1)
     grey = data.to_channels(primaries, 1).flatten()
     assert torch.allclose(grey, torch.tensor([0.299, 0.587, 0.114]) * 2 - 1, atol=1e-6)
@@ -191,11 +196,13 @@ def test_load_streams_when_over_the_memory_budget(digits32):
     )  # exactly at the budget
 
 
-# --- torchvision loaders, on files written here (never a download) ---------------------------------
+# --- torchvision loaders, on files written here (never a download) --------------------------------
 
 
 def _write_idx(path, array: np.ndarray):
-    """An IDX file as MNIST ships it: magic (0, 0, uint8 code 8, ndim), big-endian sizes, the bytes."""
+    """An IDX file as MNIST ships it: magic (0, 0, uint8 code 8, ndim), big-endian sizes, the
+    bytes.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     header = struct.pack(">BBBB", 0, 0, 8, array.ndim) + struct.pack(
         f">{array.ndim}I", *array.shape
@@ -204,7 +211,9 @@ def _write_idx(path, array: np.ndarray):
 
 
 def _write_mnist(root, folder="MNIST"):
-    """10 images: image k is the constant 255 * k / 9 rounded, except image 0 (0) and image 9 (255)."""
+    """10 images: image k is the constant 255 * k / 9 rounded, except image 0 (0) and image 9
+    (255).
+    """
     levels = np.round(np.arange(10) * 255 / 9).astype(np.uint8)
     images = np.broadcast_to(levels[:, None, None], (10, 28, 28)).copy()
     images[5, :14] = 0  # one image that is not constant: top half black
@@ -319,16 +328,12 @@ def test_celeba_is_centre_cropped_and_unlabelled(tmp_path, monkeypatch):
     face[40:178] = 255  # black above and below the middle: the centre crop keeps only white
     names = [f"{i:06d}.jpg" for i in range(1, 4)]
     for name in names:
-        _png(
-            folder / "img_align_celeba" / name, face
-        )  # PNG bytes: PIL reads by content, losslessly
-    table = lambda header, width: (
-        "\n".join(  # noqa: E731
-            ([str(len(names)), header] if header else [])
-            + [f"{n} " + " ".join(["1"] * width) for n in names]
-        )
-        + "\n"
-    )
+        _png(folder / "img_align_celeba" / name, face)  # PNG bytes: PIL reads by content
+
+    def table(header, width):
+        lines = [str(len(names)), header] if header else []
+        return "\n".join(lines + [f"{n} " + " ".join(["1"] * width) for n in names]) + "\n"
+
     (folder / "list_eval_partition.txt").write_text(table(None, 1))
     (folder / "identity_CelebA.txt").write_text(table(None, 1))
     (folder / "list_bbox_celeba.txt").write_text(table("image_id x_1 y_1 width height", 4))
@@ -338,6 +343,7 @@ def test_celeba_is_centre_cropped_and_unlabelled(tmp_path, monkeypatch):
     assert d.images.shape == (3, 3, 64, 64) and d.num_classes == 1
     assert d.labels.tolist() == [0, 0, 0]
     # 178 -> 64 wide, so 218 -> 78 high, and the crop keeps rows 7..70 of 78: white (rows 40..178 of
-    # 218, 14.4..64 of 78) is crop rows 7.4..57. Squashing 218 to 64 instead would put it at 11.7..52.
+    # 218, 14.4..64 of 78) is crop rows 7.4..57. Squashing 218 to 64 instead would put it at
+    # 11.7..52.
     assert d.images[:, :, 9:55].eq(1).all()
     assert d.images[:, :, :5].lt(0).all() and d.images[:, :, 60:].lt(0).all()

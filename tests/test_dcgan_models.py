@@ -10,7 +10,9 @@ from ganlab.models import DCGANDiscriminator, DCGANGenerator, dcgan
 
 
 def expected_params(latent_dim, channels, image_size, width):
-    """Parameters of the Radford et al. DCGAN, counted from the architecture (bias-free convs, 4x4 kernels)."""
+    """Parameters of the Radford et al. DCGAN, counted from the architecture (bias-free convs, 4x4
+    kernels).
+    """
     n = int(math.log2(image_size)) - 2  # stride-2 layers
     widths = [
         width * 2**i for i in reversed(range(n))

@@ -1,4 +1,6 @@
-"""Data-parallel training: 2 CPU processes (gloo) with global batch B train like 1 process with batch B."""
+"""Data-parallel training: 2 CPU processes (gloo) with global batch B train like 1 process with
+batch B.
+"""
 
 import os
 
@@ -92,7 +94,8 @@ def test_two_processes_train_like_one_with_the_same_global_batch(tmp_path):
     G1, D1, h1 = toy_run(tmp_path)
     # DDP keeps the two processes' weights identical ...
     assert all(torch.equal(ranks[0]["G"][k], ranks[1]["G"][k]) for k in ranks[0]["G"])
-    # ... and equal, up to the order of float sums in the all-reduce, to one process with the whole batch.
+    # ... and equal, up to the order of float sums in the all-reduce, to one process with the whole
+    # batch.
     assert close(ranks[0]["G"], G1.state_dict(), atol=1e-5) and close(
         ranks[0]["D"], D1.state_dict(), atol=1e-5
     )
@@ -111,10 +114,12 @@ def test_dcgan_with_batchnorm_stays_in_sync_across_processes(tmp_path):
     for net in ("G", "D"):
         weights = [k for k in ranks[0][net] if "running" not in k and "num_batches" not in k]
         assert all(torch.equal(ranks[0][net][k], ranks[1][net][k]) for k in weights)
-        # batch norm's running averages are each process's own (DDP copies rank 0's at every forward)
+        # batch norm's running averages are each process's own (DDP copies rank 0's at every
+        # forward)
         assert not all(torch.equal(ranks[0][net][k], ranks[1][net][k]) for k in ranks[0][net])
     G1, _, _ = dcgan_run(tmp_path)
-    # Each process normalises its own half-batch, so the result is close to, not equal to, one process.
+    # Each process normalises its own half-batch, so the result is close to, not equal to, one
+    # process.
     diff = max(
         (ranks[0]["G"][k] - v).abs().max().item()
         for k, v in G1.state_dict().items()

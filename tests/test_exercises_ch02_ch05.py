@@ -115,7 +115,9 @@ def make_step(
     swap=False,
     g_first=False,
 ):
-    """A hand-written step with one mistake switched on (independent of the check's own reference)."""
+    """A hand-written step with one mistake switched on (independent of the check's own
+    reference).
+    """
 
     def step(G, D, opt_g, opt_d, x_real, z_d, z_g):
         def d_part():

@@ -59,7 +59,9 @@ def test_goal_met_right():
 
 
 def test_goal_met_agrees_with_the_committed_grid_goal_tables():
-    """The tables in bench/results say 'goal met' after the last phase; the rule gives the same verdict."""
+    """The tables in bench/results say 'goal met' after the last phase; the rule gives the same
+    verdict.
+    """
     import csv
     from pathlib import Path
 

@@ -79,7 +79,9 @@ def test_each_setting_runs_a_few_steps_deterministically(name):
 
 
 def modes_after(name, seed, num_steps):
-    """Modes captured (2,500 samples, CoverageTracker's fixed noise) after num_steps of setting name."""
+    """Modes captured (2,500 samples, CoverageTracker's fixed noise) after num_steps of setting
+    name.
+    """
     tracker = metrics.CoverageTracker(RING, every=num_steps)
     _, _, history = failures.run(name, RING, seed=seed, num_steps=num_steps, callbacks=[tracker])
     return history.metric("modes")[1][-1]
@@ -132,7 +134,7 @@ def test_swing_is_the_std_of_the_second_half_of_the_d_loss():
 def test_grad_norm_tracker_logs_every_n_steps():
     tracker = failures.GradNormTracker("nonsaturating", every=5)
     _, _, history = failures.run("healthy", RING, seed=0, num_steps=12, callbacks=[tracker])
-    steps, norms = history.metric("grad_norm_g")
+    steps, norms = history.metric("probe_grad_norm_g")
     assert steps == [5, 10] and all(v > 0 and math.isfinite(v) for v in norms)
 
 
@@ -158,6 +160,23 @@ def test_compare_tabulates_median_and_range_over_seeds():
     assert "healthy" in table and "d_too_strong" in table and "median [min, max]" in table
     again = failures.compare(["healthy"], RING, seeds=(0,), num_steps=20, n=500, track_every=10)
     assert again.runs[0].coverage == comparison.runs[0].coverage
+
+
+def test_compare_scores_runs_as_the_trackers_and_generator_coverage_do():
+    comparison = failures.compare(
+        ["healthy"], RING, seeds=(3,), num_steps=50, n=500, track_every=25
+    )
+    run = comparison.runs[0]
+    assert run.coverage == metrics.generator_coverage(run.G, RING, 500)
+    assert run.probe_grad_norm_g == failures.generator_grad_norm(run.G, run.D)
+    # the trackers' last scores, at the last step, are the final scores: one noise convention
+    for name, value in (
+        ("modes", run.coverage.modes_captured),
+        ("high_quality", run.coverage.high_quality),
+        ("probe_grad_norm_g", run.probe_grad_norm_g),
+    ):
+        steps, values = run.history.metric(name)
+        assert (steps[-1], values[-1]) == (50, value)
 
 
 def test_a_custom_setting_runs_under_its_own_name():

@@ -29,8 +29,8 @@ def test_alternating_play_on_xy_conserves_the_tilted_quadratic(lr):
     x, y = path.T
     invariant = x**2 + y**2 - lr * x * y
     np.testing.assert_allclose(invariant, invariant[0], rtol=1e-11)
-    # bounded for lr < 2: the quadratic form has eigenvalues 1 ± lr/2 > 0, its level set is an ellipse
-    # whose largest radius is sqrt(invariant / (1 − lr/2))
+    # bounded for lr < 2: the quadratic form has eigenvalues 1 ± lr/2 > 0, its level set is an
+    # ellipse whose largest radius is sqrt(invariant / (1 − lr/2))
     bound = math.sqrt(invariant[0] / (1 - lr / 2))
     assert bound * 0.95 < radii(path).max() <= bound * (1 + 1e-12)
     np.testing.assert_allclose(path[1], [0.7 + 0.4 * lr, -0.4 + lr * (0.7 + 0.4 * lr)], rtol=1e-14)
@@ -54,7 +54,10 @@ def test_damped_bilinear_contracts_by_the_closed_form_factor(lr, damping):
 def test_damping_equals_consensus_optimisation_on_xy():
     """v − gamma·∇(|v|²/2) for v = (−y, x) is the damped field (Mescheder et al. 2017)."""
     gamma, eps, z = 0.4, 1e-6, np.array([0.3, -1.2])
-    v = lambda z: np.array(games.bilinear().vector_field(*z))
+
+    def v(z):
+        return np.array(games.bilinear().vector_field(*z))
+
     grad = np.array(
         [
             (v(z + eps * e) @ v(z + eps * e) - v(z - eps * e) @ v(z - eps * e)) / (4 * eps)
@@ -76,7 +79,9 @@ def test_extragradient_on_xy_contracts_by_sqrt_one_minus_lr2_plus_lr4(lr):
 
 @pytest.mark.parametrize("lr", [0.1, 0.3])
 def test_optimistic_play_on_xy_decays_at_the_root_of_its_recurrence(lr):
-    """z_{t+1} = (1 + 2 lr A) z_t − lr A z_{t−1}; on A's eigenvalue i, mu² − (1 + 2i lr) mu + i lr = 0."""
+    """z_{t+1} = (1 + 2 lr A) z_t − lr A z_{t−1}; on A's eigenvalue i, mu² − (1 + 2i lr) mu + i lr =
+    0.
+    """
     path = games.trajectory(games.bilinear(), (1.0, 0.5), lr, 600, method="optimistic")
     rate = max(abs(np.roots([1, -(1 + 2j * lr), 1j * lr])))
     measured = (radii(path)[-1] / radii(path)[-201]) ** (1 / 200)
@@ -105,7 +110,10 @@ def test_dirac_gan_value_and_field_match_the_formulas():
         (game.value(theta, psi + eps) - game.value(theta, psi - eps)) / (2 * eps),
         atol=1e-8,
     )
-    loss_g = lambda t: -np.log(expit(t * psi))  # the non-saturating generator loss −log D(θ)
+
+    def loss_g(t):  # the non-saturating generator loss −log D(θ)
+        return -np.log(expit(t * psi))
+
     np.testing.assert_allclose(
         games.dirac_gan("nonsaturating").vector_field(theta, psi)[0],
         -(loss_g(theta + eps) - loss_g(theta - eps)) / (2 * eps),
@@ -232,9 +240,13 @@ def test_simultaneous_step_check_right_and_the_usual_mistakes():
 
 
 def test_dirac_field_check_right_and_the_usual_mistakes():
-    right = lambda t, p, g: games.dirac_gan(gamma=g).vector_field(t, p)
+    def right(t, p, g):
+        return games.dirac_gan(gamma=g).vector_field(t, p)
+
+    def s(t, p):
+        return expit(t * p)
+
     assert exercises.check_dirac_field(right)
-    s = lambda t, p: expit(t * p)
     cases = {
         "non-saturating": lambda t, p, g: (p * expit(-t * p), -t * s(t, p) - g * p),
         "d_theta has the wrong sign": lambda t, p, g: (-p * s(t, p), -t * s(t, p) - g * p),

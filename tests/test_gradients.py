@@ -103,7 +103,7 @@ def test_tracker_reads_the_gradient_left_by_the_generator_step():
     history, tracker = ganlab.History(), gradients.GradientTracker()
     tracker(1, G, D, history)
     n_params = sum(p.numel() for p in G.parameters())
-    assert history.metric("grad_norm_g") == ([1], [pytest.approx(2.0 * n_params**0.5)])
+    assert history.metric("step_grad_norm_g") == ([1], [pytest.approx(2.0 * n_params**0.5)])
     assert "update_norm_g" not in history.metrics  # nothing to compare with yet
     with torch.no_grad():
         for p in G.parameters():
@@ -128,7 +128,7 @@ def test_tracker_in_a_short_run():
     history = ganlab.train(
         G, D, mixture.sample, cfg, callbacks=[gradients.GradientTracker(every=2)]
     )
-    steps, norms = history.metric("grad_norm_g")
+    steps, norms = history.metric("step_grad_norm_g")
     assert steps == [2, 4, 6] and all(0 < v < 100 for v in norms)
     steps, updates = history.metric("update_norm_g")
     assert steps == [4, 6] and all(

@@ -8,7 +8,7 @@ import torch
 
 import ganlab
 from ganlab import grids
-from ganlab.models import dcgan
+from ganlab.models import dcgan, render
 
 
 def test_grid_tiles_images_in_order_with_white_gaps():
@@ -40,14 +40,14 @@ def test_render_leaves_batchnorm_statistics_alone_and_restores_mode():
     G, _ = dcgan(8, 1, 16, 8)
     before = [b.clone() for b in G.buffers()]
     G.eval()
-    x = grids.render(G, torch.randn(10, 8), batch_size=4)
+    x = render(G, torch.randn(10, 8), batch_size=4)
     assert x.shape == (10, 1, 16, 16) and not G.training
     assert all(torch.equal(a, b) for a, b in zip(before, G.buffers()))
     z = torch.randn(3, 8)
     # eval mode: each image depends on its own z only
     assert torch.allclose(
-        grids.render(G, z, batch_stats=False)[:1],
-        grids.render(G, z[:1], batch_stats=False),
+        render(G, z, batch_stats=False)[:1],
+        render(G, z[:1], batch_stats=False),
         atol=1e-6,
     )
 
@@ -104,3 +104,9 @@ def test_history_csv_files(tmp_path):
     }
     metrics = list(csv.DictReader((tmp_path / "h_metrics.csv").open()))
     assert metrics == [{"step": "2", "metric": "fd", "value": "3.5"}]
+
+
+def test_drawing_lives_in_models_only():
+    for name in ("render", "fixed_noise", "generate", "sample_class", "frozen"):
+        assert not hasattr(grids, name), f"grids.{name} would be a second name for models.{name}"
+        assert callable(getattr(ganlab.models, name))

@@ -183,7 +183,9 @@ def test_the_divergences_of_nowozin_et_al():
 
 
 def _numeric_conjugate(div, t):
-    """``sup_u (t·u − f(u))`` by bounded 1D minimisation over log u (u over all of R for Pearson)."""
+    """``sup_u (t·u − f(u))`` by bounded 1D minimisation over log u (u over all of R for
+    Pearson).
+    """
     if div.name == "pearson":  # the paper's f* is the conjugate of (u − 1)² on all of R
         res = optimize.minimize_scalar(
             lambda u: -(t * u - div.f(u)),
@@ -242,7 +244,8 @@ def test_activation_maps_the_reals_onto_the_domain_of_the_conjugate(name):
     assert (
         T[-1] >= 30 if high == np.inf else high - T[-1] < 1e-6
     )  # reaches up to the end of the domain
-    # the simplified f*(g_f(v)) is the composition, and finite where the composition overflows in float32
+    # the simplified f*(g_f(v)) is the composition, and finite where the composition overflows in
+    # float32
     mid = np.linspace(-8, 8, 101)
     assert np.allclose(
         div.conjugate_of_activation(mid), div.conjugate(div.activation(mid)), rtol=1e-9, atol=1e-9
@@ -371,7 +374,8 @@ def test_fgan_bound_is_tight_at_the_optimal_T_and_lower_elsewhere(name):
     assert quad_bound(lambda x: T_star(x) - 0.1) < D_f - 1e-4
     for V in (lambda x: 0.0 * x, lambda x: 0.5 - 0.3 * x):
         gaps = [
-            D_f - quad_bound(lambda x: (1 - lam) * T_star(x) + lam * div.activation(V(x)))
+            D_f
+            - quad_bound(lambda x, lam=lam, V=V: (1 - lam) * T_star(x) + lam * div.activation(V(x)))
             for lam in (0.05, 0.3, 1.0)
         ]
         assert 0 < gaps[0] < gaps[1] < gaps[2], gaps  # the bound is concave in T, maximal at T*
@@ -379,10 +383,11 @@ def test_fgan_bound_is_tight_at_the_optimal_T_and_lower_elsewhere(name):
 
 @pytest.mark.parametrize("name", ["kl", "reverse-kl", "hellinger", "js", "gan"])
 def test_fgan_discriminator_loss_trained_on_samples_finds_the_divergence_and_the_optimal_T(name):
-    # Between P = N(0, 1) and Q2 = N(1, 1) the optimal critic V* = g_f⁻¹(f'(p/q)) of these divergences
-    # is a multiple of log(p/q) = 1/2 − x (plus 1 for KL): fit V(x) = a + b·x by minimising the f-GAN
-    # loss on deterministic "samples" (quantiles) of P and Q2. The minimum is −D_f(P‖Q2). (The χ²
-    # divergences are left out: their sample estimates have heavy tails, E_P[(q/p)²] is lognormal.)
+    # Between P = N(0, 1) and Q2 = N(1, 1) the optimal critic V* = g_f⁻¹(f'(p/q)) of these
+    # divergences is a multiple of log(p/q) = 1/2 − x (plus 1 for KL): fit V(x) = a + b·x by
+    # minimising the f-GAN loss on deterministic "samples" (quantiles) of P and Q2. The minimum is
+    # −D_f(P‖Q2). (The χ² divergences are left out: their sample estimates have heavy tails,
+    # E_P[(q/p)²] is lognormal.)
     Q2 = stats.norm(1.0, 1.0)
     jsd = theory.jsd(mixtures.mixture_1d([0.0], [1.0]), mixtures.mixture_1d([1.0], [1.0]))
     D_f = {

@@ -4,6 +4,7 @@ import pytest
 import torch
 
 import ganlab
+from ganlab import metrics
 from ganlab.metrics import jsd_1d, mode_coverage
 
 
@@ -84,3 +85,27 @@ def test_jsd_tracker_logs_the_jsd_of_g_samples_without_changing_the_run():
     assert values[-1] == pytest.approx(jsd_1d(samples, target))
     with pytest.raises(ValueError, match="1D"):
         JSDTracker(ganlab.ring())
+
+
+def test_generator_coverage_scores_g_on_fixed_cpu_noise_and_leaves_g_alone():
+    mix = ganlab.ring()
+    torch.manual_seed(0)
+    G = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.BatchNorm1d(8), torch.nn.Linear(8, 2))
+    G.latent_dim = 2
+    before = {k: v.clone() for k, v in G.state_dict().items()}
+    score = metrics.generator_coverage(G, mix, n=300, seed=5)
+    assert all(torch.equal(before[k], v) for k, v in G.state_dict().items())
+    history = ganlab.History()
+    metrics.CoverageTracker(mix, every=1, n=300, seed=5)(1, G, None, history)
+    assert history.metric("modes")[1] == [score.modes_captured]
+    with torch.no_grad():  # in training mode, as the score runs it (this moves batch norm's stats)
+        expected = metrics.mode_coverage(G(ganlab.models.fixed_noise(300, 2, 5)), mix)
+    assert score == expected
+
+
+def test_score_samples_of_a_conditional_g_draw_every_class_equally_often():
+    G, _ = ganlab.toy_gan(2, hidden=8, depth=1, seed=0, num_classes=3)
+    x = metrics.score_samples(G, n=7, seed=1)
+    z = ganlab.models.fixed_noise(7, 2, 1)
+    with torch.no_grad():
+        assert torch.equal(x, G(z, torch.tensor([0, 1, 2, 0, 1, 2, 0])))

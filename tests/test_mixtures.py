@@ -106,6 +106,6 @@ def test_bad_mixture_input_is_a_value_error(call):
 def test_std_is_an_error_for_unequal_components():
     mix = ganlab.mixture_1d([0, 1], [0.5, 1.0])
     with pytest.raises(ValueError, match="use .stds"):
-        mix.std
+        _ = mix.std
     assert mixtures.bimodal_1d().std == 0.5
     assert math.isclose(float(mixtures.bimodal_1d(weight=0.25).weights[0]), 0.25)

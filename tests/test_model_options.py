@@ -46,7 +46,7 @@ def images(n=4, channels=1, side=32, seed=0):
     return torch.randn(n, channels, side, side, generator=torch.Generator().manual_seed(seed))
 
 
-# --- spectral normalisation (Miyato et al. 2018) ---------------------------------------------------
+# --- spectral normalisation (Miyato et al. 2018) --------------------------------------------------
 
 SN_MODELS = {  # name: (make the model, make its inputs)
     "mlp D projection": (
@@ -134,7 +134,7 @@ def test_batchnorm_false_drops_the_batch_norms():
     assert D.hparams == dict(channels=3, image_size=64, width=16, batchnorm=False)
 
 
-# --- hparams and checkpoints ------------------------------------------------------------------------
+# --- hparams and checkpoints ----------------------------------------------------------------------
 
 
 def test_plain_models_keep_their_hparams():
@@ -168,8 +168,11 @@ def test_a_checkpoint_rebuilds_the_model_from_its_hparams(make, tmp_path):
     with torch.no_grad():
         for _ in range(3):
             model(
-                x, y
-            )  # moves the power-iteration vectors and batch-norm statistics away from a fresh model's
+                x,
+                y,
+                # moves the power-iteration vectors and batch-norm statistics away from a fresh
+                # model's
+            )
     save_checkpoint({"hparams": model.hparams, "weights": model.state_dict()}, tmp_path / "m.pt")
     state = load_checkpoint(tmp_path / "m.pt")  # weights_only: hparams are plain data
     torch.manual_seed(1)  # a different init, overwritten by the checkpoint
@@ -213,13 +216,15 @@ def test_options_are_recorded_in_hparams():
     )
 
 
-# --- self-attention (Zhang et al. 2019) ------------------------------------------------------------
+# --- self-attention (Zhang et al. 2019) -----------------------------------------------------------
 
 
 def attention_by_the_definition(
     block: SelfAttention, x: torch.Tensor
 ) -> tuple[torch.Tensor, torch.Tensor]:
-    """β_{j,i} = softmax_i(f(x_i)·g(x_j)), out_j = γ Σ_i β_{j,i} h(x_i) + x_j, position by position."""
+    """β_{j,i} = softmax_i(f(x_i)·g(x_j)), out_j = γ Σ_i β_{j,i} h(x_i) + x_j, position by
+    position.
+    """
     B, C, H, W = x.shape
     f, g, h = (conv(x).reshape(B, -1, H * W) for conv in (block.f, block.g, block.h))
     beta = torch.empty(B, H * W, H * W)
@@ -288,7 +293,9 @@ def test_self_attention_keeps_the_memory_layout_and_the_dtype(layout):
 
 
 def copy_all_but_attention(src: nn.Module, dst: nn.Module) -> None:
-    """Copy the weights and buffers of ``src`` into ``dst``: the same layers plus SelfAttention blocks."""
+    """Copy the weights and buffers of ``src`` into ``dst``: the same layers plus SelfAttention
+    blocks.
+    """
 
     def tensors(model):
         return [
@@ -362,7 +369,7 @@ def test_attention_sides():
     assert [attention_sides(s) for s in (16, 32, 64, 128)] == [(), (16,), (16, 32), (16, 32, 64)]
 
 
-# --- conditional models (Mirza & Osindero 2014; projection: Miyato & Koyama 2018) -------------------
+# --- conditional models (Mirza & Osindero 2014; projection: Miyato & Koyama 2018) -----------------
 
 
 def expected_dcgan_params(
@@ -570,7 +577,7 @@ def test_conditional_pairs_are_seeded_and_leave_the_global_rng_alone():
     b = dcgan(8, 1, 32, 8, seed=1, num_classes=10, spectral_norm=True, attention_at=16)
     c = dcgan(8, 1, 32, 8, seed=2, num_classes=10, spectral_norm=True, attention_at=16)
     for m1, m2, m3 in zip(a, b, c):
-        s1, s2, s3 = m1.state_dict(), m2.state_dict(), m3.state_dict()
+        s1, s2 = m1.state_dict(), m2.state_dict()
         assert all(torch.equal(s1[k], s2[k]) for k in s1)
         assert not torch.equal(m1.embed.weight, m3.embed.weight)
     G1, _ = toy_gan(2, num_classes=3, seed=4)
@@ -596,7 +603,7 @@ def test_bad_conditioning_options_are_clear_errors(kwargs, match):
         MLPDiscriminator(2, **kwargs)
 
 
-# --- sampling a conditional G -----------------------------------------------------------------------
+# --- sampling a conditional G ---------------------------------------------------------------------
 
 
 def test_generate_passes_labels_or_draws_them():

@@ -131,3 +131,29 @@ def test_no_public_name_of_ganlab_hides_a_submodule():
     assert not clashes, "; ".join(clashes)
     assert isinstance(ganlab.training, types.ModuleType) and callable(ganlab.train)
     assert ganlab.training.fit_discriminator is not None
+
+
+def test_the_session_ends_with_nbval_time_per_notebook():
+    from types import SimpleNamespace
+
+    from conftest import NotebookTimes
+
+    times = NotebookTimes()
+    for nodeid, duration in [
+        ("book/01_a.ipynb::Cell 0", 2.0),  # setup: the kernel starts
+        ("book/01_a.ipynb::Cell 0", 1.5),
+        ("book/02_b.ipynb::Cell 3", 4.0),
+        ("tests/test_x.py::test_y", 9.0),  # not a notebook
+    ]:
+        times.pytest_runtest_logreport(SimpleNamespace(nodeid=nodeid, duration=duration))
+    lines = []
+    reporter = SimpleNamespace(
+        write_sep=lambda sep, title: lines.append(title), write_line=lines.append
+    )
+    times.pytest_terminal_summary(reporter)
+    assert lines == [
+        "nbval time per notebook",
+        "     4.0 s  book/02_b.ipynb",
+        "     3.5 s  book/01_a.ipynb",
+        "     7.5 s  all notebooks",
+    ]

@@ -1,5 +1,7 @@
-"""ganlab.quality: Fréchet distance against closed forms and scipy, PRDC against a brute-force oracle
-and constructed sets, the digit classifier's held-out accuracy, and the metric's floor on digits."""
+"""ganlab.quality: Fréchet distance against closed forms and scipy, PRDC against a brute-force
+oracle and constructed sets, the digit classifier's held-out accuracy, and the metric's floor on
+digits.
+"""
 
 import importlib.util
 import socket
@@ -41,7 +43,9 @@ def digits():
 
 @pytest.fixture(scope="module")
 def split(digits):
-    """1,200 images to fit the metric on, 597 held out that neither its classifier nor its halves saw."""
+    """1,200 images to fit the metric on, 597 held out that neither its classifier nor its halves
+    saw.
+    """
     x, y = digits
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(123))
     train, test = perm[:1200], perm[1200:]
@@ -55,7 +59,9 @@ def metric(split):
 
 
 def _with_moments(n, mean, std, seed):
-    """``n`` points whose sample mean is exactly ``mean`` and sample covariance exactly ``diag(std**2)``."""
+    """``n`` points whose sample mean is exactly ``mean`` and sample covariance exactly
+    ``diag(std**2)``.
+    """
     x = torch.randn(
         n, len(mean), generator=torch.Generator().manual_seed(seed), dtype=torch.float64
     )
@@ -346,7 +352,8 @@ def test_inception_fid_when_weights_are_cached(split):
     weights = quality.os.path.join(torch.hub.get_dir(), "checkpoints", quality.INCEPTION_WEIGHTS)
     if not quality.os.path.exists(weights) or quality.inception_unavailable_reason() is not None:
         pytest.skip(
-            "torchmetrics[image] or its cached Inception weights are not here (tests never download)"
+            "torchmetrics[image] or its cached Inception weights are not here (tests never "
+            "download)"
         )
     x, _, x_test, _ = split
     same, noise = (
@@ -385,7 +392,7 @@ def test_tracker_logs_scores_and_keeps_the_best_generator(tmp_path):
             torch.equal(a, b)
             for a, b in zip(G_best.state_dict().values(), G_ema.state_dict().values())
         )
-    z = ganlab.grids.fixed_noise(200, 8, tracker.seed)
-    assert metric(ganlab.grids.render(G_best, z))["fd"] == pytest.approx(
+    z = ganlab.models.fixed_noise(200, 8, tracker.seed)
+    assert metric(ganlab.models.render(G_best, z))["fd"] == pytest.approx(
         state["scores"]["fd"], rel=1e-6
     )

@@ -39,8 +39,9 @@ SHAPES = [(32, 3), (8, 2, 4, 4)]  # toy points and images
 
 
 def _assert_weights_get_gradients(D):
-    """Every weight matrix / kernel gets a finite, nonzero gradient. (Biases may not: with piecewise-linear
-    activations ∇_x D does not depend on them, and not at all on the last layer's.)"""
+    """Every weight matrix / kernel gets a finite, nonzero gradient. (Biases may not: with
+    piecewise-linear activations ∇_x D does not depend on them, and not at all on the last layer's.)
+    """
     for name, p in D.named_parameters():
         assert p.grad is None or torch.isfinite(p.grad).all(), name
         if name.endswith("weight"):

@@ -5,8 +5,8 @@ import pytest
 import torch
 
 import ganlab
-from ganlab import sweep
-from ganlab.metrics import CoverageTracker, ModeCoverage, mode_coverage
+from ganlab import batched, sweep
+from ganlab.metrics import CoverageTracker, ModeCoverage, generator_coverage
 
 FAST = ganlab.TrainConfig(
     num_steps=30,
@@ -67,7 +67,7 @@ def test_coverage_is_mode_coverage_of_each_members_samples_and_tracking_matches_
     assert len(result.coverage) == 2
     for i, seed in enumerate((4, 5)):
         G, _ = result.member(i)
-        expected = mode_coverage(ganlab.generate(G, 400, torch.Generator().manual_seed(7)), mix)
+        expected = generator_coverage(G, mix, 400, 7)  # the score train's trackers give
         assert result.coverage[i].modes_captured == expected.modes_captured
         assert result.coverage[i].counts == expected.counts
         assert result.coverage[i].n_modes == 9
@@ -85,9 +85,10 @@ def test_a_zero_step_size_freezes_that_player_only():
     )
     G0, D0 = ganlab.toy_gan(2, seed=3, **SMALL)
     (G_a, D_a), (G_b, D_b) = result.member(0), result.member(1)
-    moved = lambda m, m0: max(
-        (p - q).abs().max().item() for p, q in zip(m.parameters(), m0.parameters())
-    )
+
+    def moved(m, m0):
+        return max((p - q).abs().max().item() for p, q in zip(m.parameters(), m0.parameters()))
+
     assert moved(D_a, D0) == 0 and moved(G_b, G0) == 0
     assert moved(G_a, G0) > 1e-3 and moved(D_b, D0) > 1e-3
 
@@ -115,8 +116,9 @@ def test_diverging_members_are_marked_at_trains_step_and_the_others_go_on():
     )
     assert result.diverged == (None, 4, 1)
     assert result.histories[1].step == [1, 2, 3] and result.histories[2].step == []
-    # Member 1's samples are already infinite at step 2, so nothing is logged; member 2's coverage at
-    # step 2 was logged before the flush at step 3 noticed the divergence at step 1, and is dropped.
+    # Member 1's samples are already infinite at step 2, so nothing is logged; member 2's coverage
+    # at step 2 was logged before the flush at step 3 noticed the divergence at step 1, and is
+    # dropped.
     assert result.histories[1].metrics == {}
     assert result.histories[2].metrics == {"modes": [], "high_quality": [], "reverse_kl": []}
     assert [c.modes_captured for c in result.coverage[1:]] == [0, 0]
@@ -132,11 +134,11 @@ def test_batched_adam_is_torch_adam_member_by_member_bit_for_bit():
     params = [torch.randn(n, 5, 3, requires_grad=True), torch.randn(n, 1, 5, requires_grad=True)]
     singles = [[p.detach()[i].clone().requires_grad_() for p in params] for i in range(n)]
     opts = [torch.optim.Adam(ps, lr=lr, betas=(0.5, 0.999)) for ps, lr in zip(singles, lrs)]
-    batched = sweep.BatchedAdam(params, lrs, betas=(0.5, 0.999))
+    adam = batched.BatchedAdam(params, lrs, betas=(0.5, 0.999))
     for it in range(25):
         grads = [torch.randn_like(p) for p in params]
         active = np.array([True, it % 3 > 0, True, it % 2 == 0])  # members 1 and 3 skip some steps
-        batched.step(grads, None if active.all() else active)
+        adam.step(grads, None if active.all() else active)
         for i in np.flatnonzero(active):
             for p, g in zip(singles[i], grads):
                 p.grad = g[i].clone()
@@ -144,27 +146,30 @@ def test_batched_adam_is_torch_adam_member_by_member_bit_for_bit():
     for i in range(n):
         for p, single in zip(params, singles[i]):
             assert torch.equal(p.detach()[i], single.detach())
-    assert batched.steps.tolist() == [25, 16, 25, 13]
+    assert adam.steps.tolist() == [25, 16, 25, 13]
 
 
 def test_members_real_samples_are_mixture_sample_stacked_and_a_member_sitting_out_draws_nothing():
     mix = ganlab.GaussianMixture(
         [[0, 0], [3, 1], [-2, 5]], stds=[0.1, 0.5, 2.0], weights=[0.2, 0.3, 0.5]
     )
-    gens = lambda: [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
+
+    def gens():
+        return [torch.Generator().manual_seed(s) for s in (0, 1, 2)]
+
     expected = torch.stack([mix.sample(50, g) for g in gens()])
     assert torch.equal(
-        sweep._sample_members(mix, 50, gens(), np.array([True, True, True])), expected
+        batched.sample_members(mix, 50, gens(), np.array([True, True, True])), expected
     )
     g = gens()
-    out = sweep._sample_members(mix, 50, g, np.array([True, False, True]))
+    out = batched.sample_members(mix, 50, g, np.array([True, False, True]))
     assert torch.equal(out[[0, 2]], expected[[0, 2]])
     assert torch.equal(mix.sample(50, g[1]), expected[1])  # member 1's generator was not used
 
 
 def test_stacked_mlp_maps_each_slice_through_its_own_network():
     pairs = [ganlab.toy_gan(2, hidden=8, depth=3, seed=s) for s in range(3)]
-    stacked = sweep.StackedMLP([D for _, D in pairs], torch.device("cpu"))
+    stacked = batched.StackedMLP([D for _, D in pairs], torch.device("cpu"))
     x = torch.randn(3, 10, 2)
     out = stacked(x)
     assert out.shape == (3, 10, 1)
@@ -175,7 +180,10 @@ def test_stacked_mlp_maps_each_slice_through_its_own_network():
 
 def test_summary_and_table_give_statistics_over_seeds_per_setting():
     mix = ganlab.ring()
-    cov = lambda k: ModeCoverage(k, 8, k / 8, 0.1, (1,) * k + (0,) * (8 - k))
+
+    def cov(k):
+        return ModeCoverage(k, 8, k / 8, 0.1, (1,) * k + (0,) * (8 - k))
+
     modes = [8, 8, 6, 0, 2, 3]
     result = sweep.SweepResult(
         histories=[ganlab.History() for _ in modes],

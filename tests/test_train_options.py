@@ -1,4 +1,6 @@
-"""The speed options, the generator EMA, checkpoints and resume of ganlab.train, on a tiny DCGAN on CPU."""
+"""The speed options, the generator EMA, checkpoints and resume of ganlab.train, on a tiny DCGAN on
+CPU.
+"""
 
 import copy
 import dataclasses
@@ -9,8 +11,10 @@ import torch
 
 import ganlab
 from ganlab.checkpoint import load_checkpoint
+from ganlab.config import TrainConfig
+from ganlab.history import TrainingDiverged
 from ganlab.models import dcgan
-from ganlab.training import TrainConfig, TrainingDiverged, train
+from ganlab.training import train
 
 CFG = TrainConfig(
     num_steps=4,
@@ -77,7 +81,8 @@ def test_fused_adam_matches_the_plain_update():
 
 
 def test_compile_traces_the_models_and_agrees():
-    # aot_eager runs dynamo and AOT autograd (the graph capture) without generating C++ kernels: seconds, not minutes.
+    # aot_eager runs dynamo and AOT autograd (the graph capture) without generating C++ kernels:
+    # seconds, not minutes.
     G, _, h = run(dataclasses.replace(CFG, compile=True, compile_backend="aot_eager"))
     G_ref, _, h_ref = run()
     assert h.loss_d == pytest.approx(h_ref.loss_d, abs=1e-4)
@@ -118,7 +123,10 @@ def test_ema_follows_the_moving_average():
     G_ema = copy.deepcopy(G)
     start = weights(G_ema)
     train(G, D, sample_images, dataclasses.replace(CFG, num_steps=1, ema_decay=0.75), G_ema=G_ema)
-    params = lambda m: torch.cat([p.detach().flatten() for p in m.parameters()])
+
+    def params(m):
+        return torch.cat([p.detach().flatten() for p in m.parameters()])
+
     start_params = torch.cat([p.detach().flatten() for p in dcgan(8, 1, 16, 8)[0].parameters()])
     assert torch.allclose(params(G_ema), 0.75 * start_params + 0.25 * params(G), atol=1e-7)
     assert not torch.equal(weights(G_ema), start)
@@ -173,6 +181,19 @@ def test_resume_refuses_changed_settings(tmp_path):
             resume=path,
             G_ema=copy.deepcopy(dcgan(8, 1, 16, 8)[0]),
         )
+
+
+def test_resume_names_the_hyper_parameter_or_the_shape_that_differs(tmp_path):
+    path = str(tmp_path / "c.pt")
+    run(dataclasses.replace(CFG, checkpoint_path=path))
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=16)
+    with pytest.raises(ValueError, match=r"checkpoint's G was built with width=8 \(now 16\)"):
+        train(G, D, sample_images, dataclasses.replace(CFG, num_steps=8), resume=path)
+    G, D = dcgan(latent_dim=8, channels=1, image_size=16, width=16)
+    for module in (G, D):
+        del module.hparams  # models of one's own: the first mismatched tensor is named
+    with pytest.raises(ValueError, match=r"checkpoint's G does not fit this model: net\.0\.weight"):
+        train(G, D, sample_images, dataclasses.replace(CFG, num_steps=8), resume=path)
 
 
 def test_divergence_names_the_step_and_keeps_the_last_good_checkpoint(tmp_path):
@@ -243,7 +264,7 @@ def test_wgan_clips_the_critic_after_every_update():
     [(dict(loss="wgan-gp"), dict(loss="wgan")), (dict(r1=4.0), {}), (dict(r2=2.0), {})],
 )
 def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
-    train_module = ganlab.training  # the module (ganlab.train is the function)
+    train_module = ganlab.training_setup  # where train() computes the penalty
     recorded = []
     original = train_module.total_penalty
 
@@ -274,7 +295,7 @@ def test_penalties_are_added_to_the_critic_loss(penalised, bare, monkeypatch):
 
 @pytest.mark.parametrize("name,weight", [("r1", 4.0), ("r2", 2.0)])
 def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight, monkeypatch):
-    train_module = ganlab.training
+    train_module = ganlab.training_setup
     digits = ganlab.data.digits(16)
     drawn, recorded = {}, []
 
@@ -290,9 +311,10 @@ def test_a_conditional_critic_is_penalised_with_each_batchs_labels(name, weight,
         return original(penalties, D_real, x_real, x_fake, gen, D_fake=D_fake)
 
     monkeypatch.setattr(train_module, "total_penalty", spy)
-    models = lambda: dcgan(
-        latent_dim=8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False
-    )
+
+    def models():
+        return dcgan(8, channels=1, image_size=16, width=8, num_classes=10, batchnorm_D=False)
+
     G, D = models()
     labels_seen = []
     D.register_forward_pre_hook(lambda module, args: labels_seen.append(args[1].clone()))
@@ -319,7 +341,10 @@ def test_fit_discriminator_applies_the_losses_clipping_and_penalty():
     from ganlab.training import fit_discriminator
 
     ring = ganlab.ring()
-    shifted = lambda n, g: ring.sample(n, g) + 1.0  # a fixed "generator": the ring moved by (1, 1)
+
+    def shifted(n, g):  # a fixed "generator": the ring moved by (1, 1)
+        return ring.sample(n, g) + 1.0
+
     _, D = ganlab.toy_gan(2, hidden=16, depth=2)
     fit_discriminator(D, ring.sample, shifted, num_steps=5, batch_size=32, loss="wgan")
     assert max(p.abs().max().item() for p in D.parameters()) <= 0.01 + 1e-9
@@ -341,15 +366,18 @@ def test_cuda_graph_is_refused_where_it_cannot_work():
 
 
 def eager_capture(fn):
-    """Stand-in for a CUDA graph capture on a CPU: "recording" runs nothing, "replay" runs ``fn`` again."""
+    """Stand-in for a CUDA graph capture on a CPU: "recording" runs nothing, "replay" runs ``fn``
+    again.
+    """
     output = torch.empty(4)  # loss_d, loss_g, d_real, d_fake
     return (lambda: output.copy_(fn())), output
 
 
 @pytest.mark.parametrize("options", [dict(), dict(reuse_fake=True, k_disc=2)])
 def test_cuda_graph_steps_feed_the_same_draws_through_fixed_input_tensors(monkeypatch, options):
-    # On a GPU the graph replays the recorded kernels; here replay runs the step eagerly, reading the
-    # fixed input tensors that each step's fresh draws are copied into: the plumbing, checked on a CPU.
+    # On a GPU the graph replays the recorded kernels; here replay runs the step eagerly, reading
+    # the fixed input tensors that each step's fresh draws are copied into: the plumbing, checked on
+    # a CPU.
     from ganlab import cudagraph
 
     monkeypatch.setattr(cudagraph, "check_device", lambda device: None)

@@ -1,4 +1,6 @@
-"""Small argument checks shared by the modules: each error names the bad value and what is allowed."""
+"""Small argument checks shared by the modules: each error names the bad value and what is
+allowed.
+"""
 
 from __future__ import annotations
 

@@ -1,8 +1,8 @@
 """A whole training step replayed as one CUDA graph (``TrainConfig(cuda_graph=True)``).
 
 On a GPU one DCGAN step is about 400 small kernels (convolutions, batch norm, Adam, ...). Launched
-one by one from Python, they keep the host busier than the GPU: at 64x64 and batch 128 the H200
-was busy 23 % of the step (``bench/results/profile_cuda.md``). A CUDA graph records the kernels of
+one by one from Python, they keep the host busier than the GPU, which waits between kernels at
+small batches (``bench/profile_dcgan.py`` measures how much). A CUDA graph records the kernels of
 one step once and then replays all of them with a single launch.
 
 Only the inputs change from step to step, so a :class:`StepGraph` splits the step in two:
@@ -37,7 +37,9 @@ def check_device(device: torch.device) -> None:
 
 
 def capture(fn: Callable[[], torch.Tensor]) -> tuple[Callable[[], None], torch.Tensor]:
-    """Record ``fn`` as a CUDA graph; return ``(replay, output)``: ``replay()`` reruns it, refilling ``output``."""
+    """Record ``fn`` as a CUDA graph; return ``(replay, output)``: ``replay()`` reruns it, refilling
+    ``output``.
+    """
     graph = torch.cuda.CUDAGraph()
     with torch.cuda.graph(graph):
         output = fn()

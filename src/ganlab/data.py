@@ -33,7 +33,8 @@ LUMA = (0.299, 0.587, 0.114)  # ITU-R 601-2 luma weights for RGB -> grey, as PIL
 # Where torchvision looks for each data set under `root`, for the "not found" message.
 _LAYOUT = {
     "mnist": "MNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-...)",
-    "fashion-mnist": "FashionMNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, t10k-...)",
+    "fashion-mnist": "FashionMNIST/raw/ (train-images-idx3-ubyte, train-labels-idx1-ubyte, "
+    "t10k-...)",
     "cifar10": "cifar-10-batches-py/ (data_batch_1..5, test_batch, batches.meta)",
     "celeba": "celeba/ (img_align_celeba/ and the list_*.txt, identity_CelebA.txt files)",
 }
@@ -99,7 +100,8 @@ class ImageData:
     def sample_labeled(
         self, n: int, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """``n`` images ``(n, C, H, W)`` and their labels ``(n,)``, drawn uniformly with replacement.
+        """``n`` images ``(n, C, H, W)`` and their labels ``(n,)``, drawn uniformly with
+        replacement.
 
         The indices come from ``generator`` on its own device, so a seeded generator gives the same
         batch every time; ``None`` uses torch's global generator.
@@ -112,7 +114,9 @@ class ImageData:
         return self.images[index], self.labels[index]
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """``n`` images ``(n, C, H, W)`` drawn uniformly with replacement: a ``sample_real`` for ``train``."""
+        """``n`` images ``(n, C, H, W)`` drawn uniformly with replacement: a ``sample_real`` for
+        ``train``.
+        """
         return self.sample_labeled(n, generator)[0]
 
     def split(self, fraction: float = 0.5, seed: int = 0) -> tuple[ImageData, ImageData]:
@@ -197,13 +201,15 @@ class StreamingImages:
 
     def __repr__(self) -> str:
         return (
-            f"StreamingImages({self.name!r}: {len(self)} images of {self.channels}x{self.image_size}x"
-            f"{self.image_size}, {self.num_classes} classes, batches of {self.loader.batch_size} to "
-            f"{self.device})"
+            f"StreamingImages({self.name!r}: {len(self)} images of "
+            f"{self.channels}x{self.image_size}x{self.image_size}, {self.num_classes} classes, "
+            f"batches of {self.loader.batch_size} to {self.device})"
         )
 
     def to(self, device) -> StreamingImages:
-        """The same stream, delivering batches to ``device`` (restarts the shuffle from ``seed``)."""
+        """The same stream, delivering batches to ``device`` (restarts the shuffle from
+        ``seed``).
+        """
         return StreamingImages(
             self.dataset,
             name=self.name,
@@ -228,7 +234,9 @@ class StreamingImages:
     def sample_labeled(
         self, n: int, generator: torch.Generator | None = None
     ) -> tuple[torch.Tensor, torch.Tensor]:
-        """The next ``n`` images ``(n, C, S, S)`` and labels ``(n,)`` of the stream, on ``device``."""
+        """The next ``n`` images ``(n, C, S, S)`` and labels ``(n,)`` of the stream, on
+        ``device``.
+        """
         positive_int("n", n)
         images, labels = self._buffer
         parts_x, parts_y, have = [images], [labels], len(images)
@@ -253,14 +261,17 @@ class StreamingImages:
         )
 
     def sample(self, n: int, generator: torch.Generator | None = None) -> torch.Tensor:
-        """The next ``n`` images ``(n, C, S, S)`` of the stream; ``generator`` is ignored (see the class)."""
+        """The next ``n`` images ``(n, C, S, S)`` of the stream; ``generator`` is ignored (see the
+        class).
+        """
         return self.sample_labeled(n, generator)[0]
 
 
 def to_channels(images: torch.Tensor, channels: int | None) -> torch.Tensor:
-    """Convert ``(N, C, H, W)`` images to ``channels``: grey -> RGB repeats the one channel; RGB -> grey
-    takes the luma ``0.299 R + 0.587 G + 0.114 B`` (weights sum to 1, so [-1, 1] stays [-1, 1]).
-    ``None`` keeps the images as they are."""
+    """Convert ``(N, C, H, W)`` images to ``channels``: grey -> RGB repeats the one channel; RGB ->
+    grey takes the luma ``0.299 R + 0.587 G + 0.114 B`` (weights sum to 1, so [-1, 1] stays [-1,
+    1]). ``None`` keeps the images as they are.
+    """
     if channels is None or channels == images.shape[1]:
         return images
     if channels not in (1, 3) or images.shape[1] not in (1, 3):
@@ -340,7 +351,7 @@ def load(
             (torchvision's ImageFolder; the sub-folders are the classes).
         image_size: side of the square images. Photos are resized (short side) and centre-cropped,
             the DCGAN transform: CelebA's 178x218 faces become ``image_size`` squares.
-        root: where the files are (or go, with ``download=True``); the folder itself for ``"folder"``.
+        root: where the files are (or go, with ``download=True``); for ``"folder"``, the folder.
         download: let torchvision fetch MNIST, Fashion-MNIST, CIFAR-10 or CelebA into ``root``.
             CelebA comes from Google Drive (needs ``pip install gdown``) and is often over its
             quota; the fallback is to unzip ``img_align_celeba.zip`` (e.g. from Kaggle) into
@@ -434,7 +445,9 @@ def _subset(n: int, k: int, seed: int) -> torch.Tensor:
 
 
 class _Items(Dataset):
-    """A torchvision data set, some of its indices, as ``(image (C, S, S) in [-1, 1], label)`` pairs."""
+    """A torchvision data set, some of its indices, as ``(image (C, S, S) in [-1, 1], label)``
+    pairs.
+    """
 
     def __init__(self, base, indices: list[int], channels: int, labelled: bool):
         self.base, self.indices, self.channels, self.labelled = base, indices, channels, labelled
@@ -455,23 +468,28 @@ def _decode_all(items: _Items, batch_size: int, num_workers: int, progress: bool
 
 
 def _import_torchvision():
-    """torchvision's ``datasets`` and ``transforms``, or an ImportError that says how to get them."""
+    """torchvision's ``datasets`` and ``transforms``, or an ImportError that says how to get
+    them.
+    """
     try:
         from torchvision import datasets, transforms
     except (
         Exception
     ) as err:  # not installed (ImportError), or built for another torch (RuntimeError, OSError)
         raise ImportError(
-            f"this data set is read with torchvision, which could not be imported ({type(err).__name__}: "
-            f"{err}). Install the torchvision built for your torch {torch.__version__}: pip install "
-            "torchvision (see https://pytorch.org/get-started/previous-versions/ for matching versions), "
-            "or use ganlab.data.digits(), which needs no download."
+            "this data set is read with torchvision, which could not be imported "
+            f"({type(err).__name__}: {err}). Install the torchvision built for your torch "
+            f"{torch.__version__}: pip install torchvision (see "
+            "https://pytorch.org/get-started/previous-versions/ for matching versions), or use "
+            "ganlab.data.digits(), which needs no download."
         ) from err
     return datasets, transforms
 
 
 def _torchvision_dataset(name: str, image_size: int, root: Path, download: bool):
-    """``(base, num_classes, labelled)``: the torchvision data set yielding ``(C, S, S)`` in [0, 1]."""
+    """``(base, num_classes, labelled)``: the torchvision data set yielding ``(C, S, S)`` in [0,
+    1].
+    """
     where = (
         f"put images in {str(root / '<class name>' / '<image>.png')!r}, one sub-folder per class"
     )
@@ -514,8 +532,8 @@ def _torchvision_dataset(name: str, image_size: int, root: Path, download: bool)
         if download:
             raise  # the download itself failed: torchvision's message says why
         raise FileNotFoundError(
-            f"{name} not found under {str(root)!r} ({err}). Pass download=True to fetch it, or put the "
-            f"files in {str(root / _LAYOUT[name])}"
+            f"{name} not found under {str(root)!r} ({err}). Pass download=True to fetch it, or put "
+            f"the files in {str(root / _LAYOUT[name])}"
         ) from err
     if name == "celeba":
         return base, 1, False  # its items are (image, None): _Items labels them all 0

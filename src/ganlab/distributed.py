@@ -1,4 +1,5 @@
-"""Data-parallel training on several processes (GPUs, or CPU processes with gloo), via torch.distributed.
+"""Data-parallel training on several processes (GPUs, or CPU processes with gloo), via
+torch.distributed.
 
 Launch with ``torchrun --nproc-per-node N -m ganlab train dcgan ...``; torchrun sets ``RANK``,
 ``WORLD_SIZE`` and ``LOCAL_RANK``, and :func:`setup` joins the process group. ``ganlab.train``
@@ -71,7 +72,9 @@ def shutdown() -> None:
 
 
 def shard(x: torch.Tensor, w: World) -> torch.Tensor:
-    """This process's equal slice of a global batch ``(B, ...)``; B must divide by the world size."""
+    """This process's equal slice of a global batch ``(B, ...)``; B must divide by the world
+    size.
+    """
     if w.size == 1:
         return x
     if len(x) % w.size:

@@ -1,4 +1,5 @@
-"""Named settings that reproduce the typical GAN failures on the toy mixtures, and a way to measure them.
+"""Named settings that reproduce the typical GAN failures on the toy mixtures, and a way to measure
+them.
 
 Every setting is a small change to one healthy baseline (:data:`BASELINE` and 64-unit MLPs), so a
 failure can be blamed on the change: ``"mode_collapse"`` shrinks the generator and widens D,
@@ -7,8 +8,8 @@ bigger and far faster than G and uses the minimax loss, ``"d_too_weak"`` shrinks
 to four units.
 They were chosen on ``ring()`` (8 modes) so that each failure shows up for every seed we tried in
 1,500 steps. :func:`run` trains one setting; :func:`compare` trains several over seeds and
-tabulates mode coverage (the VEEGAN / PacGAN protocol of :func:`ganlab.metrics.mode_coverage`)
-with the median and range over seeds.
+tabulates the end-of-run scores (:func:`ganlab.metrics.generator_coverage`, the VEEGAN / PacGAN
+protocol, and :func:`generator_grad_norm`) with the median and range over seeds.
 """
 
 from __future__ import annotations
@@ -25,13 +26,15 @@ from torch import nn
 
 from . import gradients
 from ._checks import choice, positive_int
-from .metrics import CoverageTracker, ModeCoverage, mode_coverage
+from .config import TrainConfig
+from .history import History
+from .metrics import SCORE_SEED, CoverageTracker, ModeCoverage, generator_coverage
 from .mixtures import GaussianMixture
-from .models import MLPDiscriminator, MLPGenerator, generate
-from .training import History, TrainConfig, train
+from .models import MLPDiscriminator, MLPGenerator, fixed_noise
+from .training import train
 
-# The healthy baseline: small enough for a CPU (about 500 steps/s), and covering the 8 modes of
-# ring() within 1,500 steps for the seeds we tried.
+# The healthy baseline: small enough for a CPU, and covering the 8 modes of ring() within 1,500
+# steps for the seeds we tried.
 BASELINE = TrainConfig(
     num_steps=1500,  # generator steps; enough for the baseline to reach all 8 modes of ring()
     batch_real=128,  # half the trainer's default: twice as fast, still stable
@@ -142,26 +145,27 @@ def build(
 
 
 def generator_grad_norm(
-    G: nn.Module, D: nn.Module, loss: str = "nonsaturating", n: int = 1024, seed: int = 0
+    G: nn.Module, D: nn.Module, loss: str = "nonsaturating", n: int = 1024, seed: int = SCORE_SEED
 ) -> float:
-    """L2 norm of ``∂(generator loss)/∂θ_G`` over all of G's parameters, on ``n`` fresh noise draws.
+    """L2 norm of ``∂(generator loss)/∂θ_G`` over all of G's parameters, on a fixed-noise probe.
 
-    This is the size of the signal the generator receives: near 0 when D saturates under the
-    minimax loss. G's stored gradients are left untouched.
+    The probe is ``fixed_noise(n, G.latent_dim, seed)``, the noise convention of every end-of-run
+    score (:func:`ganlab.metrics.generator_coverage`). This is the size of the signal the generator
+    receives: near 0 when D saturates under the minimax loss. It is not the gradient of a training
+    step (``gradients.GradientTracker`` logs that one as ``step_grad_norm_g``). G and D are left as
+    they were, ``.grad`` included.
     """
     positive_int("n", n)
-    device = next(G.parameters()).device
-    z = torch.randn(
-        n, G.latent_dim, generator=torch.Generator(device).manual_seed(seed), device=device
-    )
+    z = fixed_noise(n, G.latent_dim, seed)
     return gradients.measure(G, D, z, loss).param_norm
 
 
 class GradNormTracker:
-    """A training callback: every ``every`` steps, log ``grad_norm_g`` = :func:`generator_grad_norm`."""
+    """A training callback: every ``every`` steps, log ``probe_grad_norm_g`` =
+    :func:`generator_grad_norm` (the fixed-noise probe, not the training batch's gradient)."""
 
     def __init__(
-        self, loss: str = "nonsaturating", every: int = 50, n: int = 512, seed: int = 4321
+        self, loss: str = "nonsaturating", every: int = 50, n: int = 1024, seed: int = SCORE_SEED
     ):
         positive_int("every", every)
         positive_int("n", n)
@@ -170,7 +174,7 @@ class GradNormTracker:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every == 0:
             history.log_metric(
-                "grad_norm_g", step, generator_grad_norm(G, D, self.loss, self.n, self.seed)
+                "probe_grad_norm_g", step, generator_grad_norm(G, D, self.loss, self.n, self.seed)
             )
 
 
@@ -192,8 +196,8 @@ def swing(history: History, tail: float = 0.5) -> float:
 def _one_thread_on_cpu(device: torch.device):
     """Train with one intra-op thread on a CPU, then restore the setting.
 
-    Networks this small gain nothing from threads (measured: 490 vs 450 steps/s, idle 2-core CPU),
-    and on a busy CPU the threads wait for each other: the same runs took 40 times longer with two.
+    Networks this small gain nothing from threads, and on a busy CPU the threads wait for each
+    other (``bench/README.md`` has the measurements).
     """
     if device.type != "cpu":
         yield
@@ -232,13 +236,11 @@ class Run:
     seed: int
     G: nn.Module
     D: nn.Module
-    history: (
-        History  # with the metrics modes, high_quality, reverse_kl and grad_norm_g over training
-    )
-    coverage: ModeCoverage  # of n samples after training
+    history: History  # with metrics modes, high_quality, reverse_kl, probe_grad_norm_g
+    coverage: ModeCoverage  # generator_coverage of n samples after training
     d_real: float  # mean D(x) over the last fifth of the steps
     d_fake: float  # mean D(G(z)) over the last fifth of the steps
-    grad_norm_g: float  # generator_grad_norm at the end, for the setting's loss
+    probe_grad_norm_g: float  # generator_grad_norm at the end, for the setting's loss
     swing: float  # std of D's loss over the second half: see swing()
 
     def value(self, metric: str) -> float:
@@ -255,7 +257,7 @@ METRICS = {  # name -> (column heading, format of one value)
     "reverse_kl": ("reverse KL", "{:.2f}"),
     "d_real": ("D(x)", "{:.2f}"),
     "d_fake": ("D(G(z))", "{:.2f}"),
-    "grad_norm_g": ("|grad G|", "{:.1e}"),
+    "probe_grad_norm_g": ("|grad G|", "{:.1e}"),
     "swing": ("swing", "{:.2f}"),
 }
 
@@ -313,8 +315,9 @@ class Comparison:
             "  ".join(text.ljust(w) for text, w in zip(line, widths)) for line in [header, *body]
         ]
         note = (
-            f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = within 3 std "
-            "of the nearest mode; |grad G| = norm of the generator's gradient; swing = std of D's loss, 2nd half"
+            f"median [min, max] over seeds, {self.mixture.n_modes}-mode mixture; high quality = "
+            "within 3 std of the nearest mode; |grad G| = norm of the generator's gradient; swing "
+            "= std of D's loss, 2nd half"
         )
         return "\n".join([*lines[:1], "-" * len(lines[0]), *lines[1:], note])
 
@@ -328,12 +331,15 @@ def compare(
     track_every: int = 250,
     callbacks: Callable[[str, int], Sequence[Callable]] | None = None,
 ) -> Comparison:
-    """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each run.
+    """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each
+    run.
 
-    Each run records mode coverage every ``track_every`` steps (:class:`ganlab.metrics.CoverageTracker`)
-    and the generator's gradient norm every 50 steps; at the end, ``mode_coverage`` of ``n``
-    samples (2,500 as in VEEGAN and PacGAN). ``callbacks(name, seed)`` may return extra callbacks
-    for one run, e.g. a ``Snapshots`` recorder. Returns a :class:`Comparison`.
+    Each run records mode coverage every ``track_every`` steps
+    (:class:`ganlab.metrics.CoverageTracker`) and the generator's gradient norm on a fixed-noise
+    probe every 50 steps; at the end, the same scores: :func:`ganlab.metrics.generator_coverage` of
+    ``n`` samples (2,500 as in VEEGAN and PacGAN) and :func:`generator_grad_norm`, the numbers
+    ``sweep.run`` and the trackers give. ``callbacks(name, seed)`` may return extra callbacks for
+    one run, e.g. a ``Snapshots`` recorder. Returns a :class:`Comparison`.
     """
     settings = [get(name) for name in names]
     if not seeds:
@@ -348,9 +354,6 @@ def compare(
             trackers = [CoverageTracker(mixture, every=track_every, n=n), GradNormTracker(loss)]
             G, D, history = run(setting, mixture, seed, num_steps, callbacks=trackers + extra)
             fifth = max(1, len(history.d_fake) // 5)
-            samples = generate(
-                G, n, torch.Generator(next(G.parameters()).device).manual_seed(10_000 + seed)
-            )
             runs.append(
                 Run(
                     setting.name,
@@ -358,7 +361,7 @@ def compare(
                     G,
                     D,
                     history,
-                    mode_coverage(samples, mixture),
+                    generator_coverage(G, mixture, n),
                     float(np.mean(history.d_real[-fifth:])),
                     float(np.mean(history.d_fake[-fifth:])),
                     generator_grad_norm(G, D, loss),

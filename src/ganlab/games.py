@@ -4,9 +4,10 @@ Chapter 3 uses these to show why GAN training cycles: the bilinear game ``min_x 
 the *Dirac GAN* of Mescheder et al. (2018), whose data is a point mass at 0, whose generator is a
 point mass at ``theta`` and whose discriminator is ``D(x) = sigmoid(psi·x)``.
 
-A :class:`Game` stores its *vector field* ``v(x, y) = (−∂loss_x/∂x, −∂loss_y/∂y)``: the direction
-in which each player would move by gradient descent on its own loss. In a zero-sum game with value
-``V`` (x minimises, y maximises) that is ``(−∂V/∂x, +∂V/∂y)``. Every update rule here is built on it.
+A :class:`Game` stores its *vector field* ``v(x, y) = (−∂loss_x/∂x, −∂loss_y/∂y)``: the direction in
+which each player would move by gradient descent on its own loss. In a zero-sum game with value
+``V`` (x minimises, y maximises) that is ``(−∂V/∂x, +∂V/∂y)``. Every update rule here is built on
+it.
 """
 
 from __future__ import annotations
@@ -33,8 +34,8 @@ class Game:
     """A game in two scalars: player 1 controls ``x``, player 2 controls ``y``.
 
     ``vector_field(x, y) -> (dx, dy)``: minus each player's gradient of its own loss (broadcasts
-    over arrays). ``value(x, y)``: what player 2 maximises; in a zero-sum game player 1 minimises it.
-    ``equilibrium``: the point where the field vanishes. ``labels``: axis names for plots.
+    over arrays). ``value(x, y)``: what player 2 maximises; in a zero-sum game player 1 minimises
+    it. ``equilibrium``: the point where the field vanishes. ``labels``: axis names for plots.
     """
 
     name: str
@@ -116,7 +117,8 @@ def trajectory(
     - ``simultaneous``: ``z ← z + lr·v(z)``, both players use the same old point;
     - ``alternating``: ``x ← x + lr·v_x(x, y)``, then ``y ← y + lr·v_y(x_new, y)`` (player 1 first);
     - ``extragradient``: look ahead ``z_half = z + lr·v(z)``, then ``z ← z + lr·v(z_half)``;
-    - ``optimistic``: ``z ← z + lr·(2 v(z_t) − v(z_{t−1}))`` (Daskalakis et al. 2018; ``v(z_{−1}) = v(z_0)``).
+    - ``optimistic``: ``z ← z + lr·(2 v(z_t) − v(z_{t−1}))`` (Daskalakis et al. 2018;
+      ``v(z_{−1}) = v(z_0)``).
 
     Diverging play is not stopped: its iterates may overflow to ``inf`` (numpy warns).
     """
@@ -147,7 +149,8 @@ def flow(
 ):
     """The continuous-time limit ``dz/dt = v(z)`` (gradient play with ``lr → 0``), solved by scipy.
 
-    Returns ``(t, path)``: ``num_points`` times in ``[0, t_max]`` and the path at them, ``(num_points, 2)``.
+    Returns ``(t, path)``: ``num_points`` times in ``[0, t_max]`` and the path at them,
+    ``(num_points, 2)``.
     """
     z0 = _point("start", start)
     positive("t_max", t_max)

@@ -18,6 +18,7 @@ from torch import nn
 
 from ._checks import positive_int
 from .losses import get_loss
+from .models import frozen
 
 
 def logit_gradient(loss: str, logits_fake: torch.Tensor) -> torch.Tensor:
@@ -59,18 +60,22 @@ class GeneratorGradient:
 def measure(
     G: nn.Module, D: nn.Module, z: torch.Tensor, loss: str = "nonsaturating"
 ) -> GeneratorGradient:
-    """The generator loss ``loss`` on noise ``z`` ``(N, latent_dim)`` and the gradient it sends to G.
+    """The generator loss ``loss`` on noise ``z`` ``(N, latent_dim)`` and the gradient it sends to
+    G.
 
-    Uses ``torch.autograd.grad``, so neither G's nor D's ``.grad`` is touched and nothing is updated.
+    Uses ``torch.autograd.grad``, so neither G's nor D's ``.grad`` is touched, and runs G and D
+    :func:`~ganlab.models.frozen`, so their buffers (batch norm, spectral norm) and modes are left
+    as they were: measuring during training does not change the run.
     """
     generator_loss = get_loss(loss).generator
     params = [p for p in G.parameters() if p.requires_grad]
     if not params:
         raise ValueError("G has no trainable parameters")
     device = params[0].device
-    logits = D(G(z.to(device)))
-    value = generator_loss(logits)
-    grads = torch.autograd.grad(value, params)
+    with frozen(G, D):
+        logits = D(G(z.to(device)))
+        value = generator_loss(logits)
+        grads = torch.autograd.grad(value, params)
     logits = logits.detach()
     return GeneratorGradient(
         loss=float(value.detach()),
@@ -85,8 +90,9 @@ class GradientTracker:
 
     Metrics (in ``history.metrics``):
 
-    - ``grad_norm_g``: ‖∇_θ loss_g‖, read from G's ``.grad``, which ``ganlab.train`` leaves holding
-      the gradient of the generator step just taken;
+    - ``step_grad_norm_g``: ‖∇_θ loss_g‖ of the training batch, read from G's ``.grad``, which
+      ``ganlab.train`` leaves holding the gradient of the generator step just taken (not to be
+      confused with ``probe_grad_norm_g`` of ``failures.GradNormTracker``, on fixed noise);
     - ``update_norm_g``: ‖θ_now − θ_before‖ over the last ``every`` steps, the optimiser's actual
       move (Adam rescales the gradient, so this need not shrink with it). The first call logs
       nothing for it, having no earlier parameters.
@@ -107,7 +113,7 @@ class GradientTracker:
                 "G's parameters have no .grad: use GradientTracker as a callback of ganlab.train, "
                 "which calls it right after a generator step"
             )
-        history.log_metric("grad_norm_g", step, _norm(grads))
+        history.log_metric("step_grad_norm_g", step, _norm(grads))
         current = [p.detach().clone() for p in params]
         if self._previous is not None:
             history.log_metric(

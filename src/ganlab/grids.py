@@ -1,5 +1,8 @@
 """Images from a generator: sample grids, fixed-noise grids over training, latent interpolation.
 
+Drawing the images themselves is :func:`ganlab.models.render` (and ``fixed_noise``); this module
+lays them out, saves them and animates them.
+
 Images are tensors ``(N, C, H, W)`` in [−1, 1] (the generator's tanh range); grids are numpy
 arrays in [0, 1] ready for ``imshow``. :class:`GridSnapshots` is a training callback that keeps
 a grid of ``G(z)`` for the same ``z`` every few steps, for a figure or an animation of training.
@@ -17,7 +20,7 @@ from matplotlib import animation
 from torch import nn
 
 from ._checks import positive_int
-from .models import fixed_noise, render, unchanged_buffers  # noqa: F401 (part of this module's API)
+from .models import sampling as _sampling  # render and fixed_noise live in ganlab.models
 
 
 def _as_images(images) -> torch.Tensor:
@@ -30,7 +33,9 @@ def _as_images(images) -> torch.Tensor:
 
 
 def image_grid(images, nrow: int = 8, padding: int = 2) -> np.ndarray:
-    """Tile ``(N, C, H, W)`` images in [−1, 1] into one ``(rows, cols)`` or ``(rows, cols, 3)`` array in [0, 1]."""
+    """Tile ``(N, C, H, W)`` images in [−1, 1] into one ``(rows, cols)`` or ``(rows, cols, 3)``
+    array in [0, 1].
+    """
     positive_int("nrow", nrow)
     images = (_as_images(images).clamp(-1, 1) + 1) / 2  # [-1, 1] -> [0, 1]
     n, c, h, w = images.shape
@@ -47,7 +52,9 @@ def image_grid(images, nrow: int = 8, padding: int = 2) -> np.ndarray:
 
 
 def show_grid(images, ax=None, nrow: int = 8, title: str | None = None):
-    """Draw :func:`image_grid` of ``images`` on ``ax`` (a new figure when None); returns the axes."""
+    """Draw :func:`image_grid` of ``images`` on ``ax`` (a new figure when None); returns the
+    axes.
+    """
     grid = image_grid(images, nrow)
     if ax is None:
         ax = plt.subplots(
@@ -72,11 +79,13 @@ def save_grid(images, path: str | Path, nrow: int = 8) -> Path:
 
 
 class GridSnapshots:
-    """A training callback: every ``every`` steps (and at step 1), the grid of ``G(z)`` for fixed ``z``.
+    """A training callback: every ``every`` steps (and at step 1), the grid of ``G(z)`` for fixed
+    ``z``.
 
     ``frames`` holds ``(step, images)``; with ``out_dir`` each grid is also saved as
     ``out_dir/step_000500.png``. Use :func:`animate_grids` for an animation of training.
     ``labels`` ``(n,)``: the classes to draw from a conditional G (e.g. one class per row).
+    G is left as it was (``render`` runs it :func:`~ganlab.models.frozen`).
     """
 
     def __init__(
@@ -90,7 +99,7 @@ class GridSnapshots:
         labels: torch.Tensor | None = None,
     ):
         positive_int("every", every)
-        self.z, self.every, self.nrow = fixed_noise(n, latent_dim, seed), every, nrow
+        self.z, self.every, self.nrow = _sampling.fixed_noise(n, latent_dim, seed), every, nrow
         self.labels = labels
         self.out_dir = None if out_dir is None else Path(out_dir)
         self.frames: list[tuple[int, torch.Tensor]] = []
@@ -98,7 +107,7 @@ class GridSnapshots:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every and step != 1:
             return
-        images = render(G, self.z, y=self.labels)
+        images = _sampling.render(G, self.z, y=self.labels)
         self.frames.append((step, images))
         if self.out_dir is not None:
             save_grid(images, self.out_dir / f"step_{step:06d}.png", self.nrow)
@@ -133,7 +142,8 @@ def animate_grids(
 
 
 def slerp(z0: torch.Tensor, z1: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
-    """Spherical interpolation between latent vectors ``(latent_dim,)`` for weights ``t`` ``(T,)``: ``(T, latent_dim)``.
+    """Spherical interpolation between latent vectors ``(latent_dim,)`` for weights ``t`` ``(T,)``:
+    ``(T, latent_dim)``.
 
     Gaussian latents concentrate near a sphere; a straight line between two of them passes closer
     to the origin than typical noise, the spherical path stays at typical norms.
@@ -163,4 +173,4 @@ def interpolate(
     positive_int("steps", steps)
     t = torch.linspace(0, 1, steps)
     z = slerp(z0, z1, t) if spherical else torch.lerp(z0, z1, t[:, None])
-    return render(G, z, batch_stats=batch_stats)
+    return _sampling.render(G, z, batch_stats=batch_stats)

@@ -70,7 +70,9 @@ def generator_wasserstein(logits_fake: torch.Tensor) -> torch.Tensor:
 
 
 def discriminator_hinge(logits_real: torch.Tensor, logits_fake: torch.Tensor) -> torch.Tensor:
-    """``E[max(0, 1 − V(x_real))] + E[max(0, 1 + V(x_fake))]``: samples beyond the margin cost nothing."""
+    """``E[max(0, 1 − V(x_real))] + E[max(0, 1 + V(x_fake))]``: samples beyond the margin cost
+    nothing.
+    """
     return F.relu(1.0 - logits_real).mean() + F.relu(1.0 + logits_fake).mean()
 
 
@@ -92,7 +94,8 @@ def generator_least_squares(logits_fake: torch.Tensor) -> torch.Tensor:
 
 @dataclass(frozen=True)
 class GANLoss:
-    """A named pair of losses: ``discriminator(logits_real, logits_fake)`` and ``generator(logits_fake)``.
+    """A named pair of losses: ``discriminator(logits_real, logits_fake)`` and
+    ``generator(logits_fake)``.
 
     Both take ``(N,)`` outputs of D and return a scalar to minimise. The training loop adds, to
     the discriminator's loss, the regularizers that ``ganlab.regularizers.regularizers_for``
@@ -100,7 +103,8 @@ class GANLoss:
 
     The ``d_real``/``d_fake`` traces of a History are ``sigmoid(output).mean()``: a probability for
     the classifiers (``minimax``, ``nonsaturating``, ``fgan-gan``, ``fgan-js``, whose T is
-    ``log(2·sigmoid(V))``), only a squashed score for the critics (``wgan``, ``hinge``, ``lsgan``, …).
+    ``log(2·sigmoid(V))``), only a squashed score for the critics (``wgan``, ``hinge``, ``lsgan``,
+    …).
     """
 
     name: str
@@ -128,8 +132,9 @@ class GANLoss:
             )
 
 
-# --- f-divergences (Nowozin et al. 2016, Tables 2 and 6) -------------------------------------------
-# Each function works on numpy arrays and on torch tensors alike (gradients flow through the latter).
+# --- f-divergences (Nowozin et al. 2016, Tables 2 and 6) ------------------------------------------
+# Each function works on numpy arrays and on torch tensors alike (gradients flow through the
+# latter).
 
 
 def _xp(x):
@@ -212,8 +217,9 @@ DIVERGENCES = {
             description="reverse Kullback–Leibler KL(Q‖P) = ∫ q log(q/p)",
         ),
         FDivergence(
-            # f on all of R, as in the paper: for t < −2 the sup over u > 0 alone would be −1, but the
-            # optimal T* = 2(p/q − 1) ≥ −2 lies where the two agree, and a larger f* only lowers the bound.
+            # f on all of R, as in the paper: for t < −2 the sup over u > 0 alone would be −1, but
+            # the optimal T* = 2(p/q − 1) ≥ −2 lies where the two agree, and a larger f* only lowers
+            # the bound.
             "pearson",
             f=lambda u: (u - 1.0) ** 2,
             f_prime=lambda u: 2.0 * (u - 1.0),
@@ -254,7 +260,8 @@ DIVERGENCES = {
             description="Jensen–Shannon, with the paper's f: D_f = 2·JSD(P‖Q) (at most log 4)",
         ),
         FDivergence(
-            # With T = g_f(V) = log sigmoid(V) the bound is exactly the original game's value V(G, D).
+            # With T = g_f(V) = log sigmoid(V) the bound is exactly the original game's value V(G,
+            # D).
             "gan",
             f=lambda u: u * _log(u) - (u + 1.0) * _log(u + 1.0),
             f_prime=lambda u: _log(u / (u + 1.0)),
@@ -269,7 +276,9 @@ DIVERGENCES = {
 
 
 def get_divergence(name: str | FDivergence) -> FDivergence:
-    """The :class:`FDivergence` called ``name`` (one of ``DIVERGENCES``); an FDivergence passes through."""
+    """The :class:`FDivergence` called ``name`` (one of ``DIVERGENCES``); an FDivergence passes
+    through.
+    """
     if isinstance(name, FDivergence):
         return name
     choice("divergence", name, list(DIVERGENCES))
@@ -342,7 +351,8 @@ LOSSES = {
     # Arjovsky et al. train with RMSprop, lr 5e-5, k_disc = 5 and clip 0.01 (the loop uses Adam:
     # take a small lr and beta1 = 0, e.g. lr 5e-5, betas (0, 0.9)).
     "wgan": GANLoss("wgan", critic_wasserstein, generator_wasserstein, clip=0.01),
-    # Gulrajani et al.: λ = 10, Adam lr 1e-4, betas (0, 0.9), k_disc = 5; no batch norm in the critic.
+    # Gulrajani et al.: λ = 10, Adam lr 1e-4, betas (0, 0.9), k_disc = 5; no batch norm in the
+    # critic.
     "wgan-gp": GANLoss("wgan-gp", critic_wasserstein, generator_wasserstein, gradient_penalty=10.0),
     "hinge": GANLoss("hinge", discriminator_hinge, generator_wasserstein),
     "lsgan": GANLoss("lsgan", discriminator_least_squares, generator_least_squares),

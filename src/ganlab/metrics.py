@@ -5,6 +5,11 @@
 of its nearest mode; a mode is *captured* when it has at least one high-quality sample; the
 *reverse KL* compares the histogram of high-quality samples over modes with the mixture weights.
 Use 2,500 samples to compare with the published tables.
+
+End-of-run scores have one definition, :func:`generator_coverage`: the coverage of G's samples
+from :func:`~ganlab.models.fixed_noise` (``SCORE_N`` = 2,500 vectors, seed ``SCORE_SEED``, drawn
+on the CPU, so every device scores G on the same noise). ``CoverageTracker``,
+``failures.compare``, ``sweep.run`` and the command line all use it, so their numbers compare.
 """
 
 from __future__ import annotations
@@ -18,12 +23,16 @@ from scipy.stats import gaussian_kde, norm
 from . import theory
 from ._checks import choice, positive, positive_int
 from .mixtures import GaussianMixture
-from .models import generate
+from .models import fixed_noise, frozen
+
+SCORE_N, SCORE_SEED = 2500, 1234  # samples of an end-of-run score (VEEGAN, PacGAN); their noise
 
 
 @dataclass(frozen=True)
 class ModeCoverage:
-    """Result of :func:`mode_coverage`. ``counts[k]`` is the number of high-quality samples at mode k."""
+    """Result of :func:`mode_coverage`. ``counts[k]`` is the number of high-quality samples at mode
+    k.
+    """
 
     modes_captured: int
     n_modes: int
@@ -35,8 +44,8 @@ class ModeCoverage:
 
     def __str__(self) -> str:
         return (
-            f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high quality, "
-            f"reverse KL {self.reverse_kl:.3f}"
+            f"{self.modes_captured}/{self.n_modes} modes, {100 * self.high_quality:.1f}% high "
+            f"quality, reverse KL {self.reverse_kl:.3f}"
         )
 
 
@@ -57,7 +66,9 @@ def _as_points(samples, dim: int) -> torch.Tensor:
 
 
 def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0) -> ModeCoverage:
-    """Modes captured, high-quality share and reverse KL of ``samples`` ``(N, dim)`` on ``mixture``."""
+    """Modes captured, high-quality share and reverse KL of ``samples`` ``(N, dim)`` on
+    ``mixture``.
+    """
     positive("n_std", n_std)
     x = _as_points(samples, mixture.dim)
     dist, nearest = torch.cdist(x, mixture.centers).min(
@@ -77,6 +88,32 @@ def mode_coverage(samples, mixture: GaussianMixture, n_std: float = 3.0) -> Mode
         reverse_kl,
         tuple(int(c) for c in counts),
     )
+
+
+def generator_coverage(
+    G: torch.nn.Module, mixture: GaussianMixture, n: int = SCORE_N, seed: int = SCORE_SEED
+) -> ModeCoverage:
+    """:func:`mode_coverage` of ``G(z)`` for ``z = fixed_noise(n, G.latent_dim, seed)``: the score.
+
+    The noise is drawn on the CPU and moved to G's device; a conditional G draws every class
+    equally often (``y = arange(n) % num_classes``). G is run :func:`~ganlab.models.frozen`, in
+    its own mode, so scoring during training changes nothing.
+    """
+    return mode_coverage(score_samples(G, n, seed), mixture)
+
+
+def score_samples(G: torch.nn.Module, n: int = SCORE_N, seed: int = SCORE_SEED) -> torch.Tensor:
+    """The samples a score looks at: ``G(z)``, ``z = fixed_noise(n, G.latent_dim, seed)``.
+
+    As :func:`generator_coverage` describes: noise drawn on the CPU, classes equally often, G
+    frozen. On G's device, without gradients.
+    """
+    positive_int("n", n)
+    device = next(G.parameters()).device
+    z = fixed_noise(n, G.latent_dim, seed).to(device)
+    classes = getattr(G, "num_classes", None)
+    with torch.no_grad(), frozen(G):
+        return G(z) if not classes else G(z, torch.arange(n, device=device) % classes)
 
 
 def jsd_1d(samples, p_data, method: str = "hist", bins: int = 100, bounds=None) -> float:
@@ -116,13 +153,20 @@ def jsd_1d(samples, p_data, method: str = "hist", bins: int = 100, bounds=None) 
 
 
 class CoverageTracker:
-    """A training callback: every ``every`` steps, log mode coverage of ``n`` samples of G.
+    """A training callback: every ``every`` steps, log :func:`generator_coverage` of ``n`` samples.
 
-    Adds metrics ``modes``, ``high_quality`` and ``reverse_kl`` to the History. Its noise is
-    seeded separately, so tracking does not change the training run.
+    Adds metrics ``modes``, ``high_quality`` and ``reverse_kl`` to the History: the score a run
+    gets at its end, over training. Its noise is its own and G is run
+    :func:`~ganlab.models.frozen`, so tracking does not change the training run.
     """
 
-    def __init__(self, mixture: GaussianMixture, every: int = 250, n: int = 2500, seed: int = 1234):
+    def __init__(
+        self,
+        mixture: GaussianMixture,
+        every: int = 250,
+        n: int = SCORE_N,
+        seed: int = SCORE_SEED,
+    ):
         positive_int("every", every)
         positive_int("n", n)
         self.mixture, self.every, self.n, self.seed = mixture, every, n, seed
@@ -130,18 +174,16 @@ class CoverageTracker:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every:
             return
-        device = next(G.parameters()).device
-        gen = torch.Generator(device).manual_seed(self.seed)
-        cov = mode_coverage(generate(G, self.n, gen), self.mixture)
+        cov = generator_coverage(G, self.mixture, self.n, self.seed)
         history.log_metric("modes", step, cov.modes_captured)
         history.log_metric("high_quality", step, cov.high_quality)
         history.log_metric("reverse_kl", step, cov.reverse_kl)
 
 
 class JSDTracker:
-    """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of
-    ``n`` samples of G against the exact ``p_data``. Its noise is seeded separately, so tracking
-    does not change the training run.
+    """A training callback for 1D data: every ``every`` steps, log ``jsd`` = :func:`jsd_1d` of ``n``
+    :func:`score_samples` of G against the exact ``p_data``. Its noise is seeded separately and G is
+    run :func:`~ganlab.models.frozen`, so tracking does not change the training run.
     """
 
     def __init__(
@@ -149,7 +191,7 @@ class JSDTracker:
         p_data: GaussianMixture,
         every: int = 100,
         n: int = 5000,
-        seed: int = 1234,
+        seed: int = SCORE_SEED,
         method: str = "hist",
     ):
         positive_int("every", every)
@@ -164,6 +206,5 @@ class JSDTracker:
     def __call__(self, step, G, D, history) -> None:
         if step % self.every:
             return
-        device = next(G.parameters()).device
-        samples = generate(G, self.n, torch.Generator(device).manual_seed(self.seed))
+        samples = score_samples(G, self.n, self.seed)
         history.log_metric("jsd", step, jsd_1d(samples.cpu(), self.p_data, method=self.method))

@@ -113,7 +113,9 @@ class GaussianMixture:
         return centers[idx] + stds[idx, None] * noise
 
     def bounds(self, n_std: float = 8.0):
-        """Per-dimension ``(low, high)`` covering every component to ``n_std`` standard deviations."""
+        """Per-dimension ``(low, high)`` covering every component to ``n_std`` standard
+        deviations.
+        """
         lo = (self.centers - n_std * self.stds[:, None]).min(dim=0).values
         hi = (self.centers + n_std * self.stds[:, None]).max(dim=0).values
         return [(float(a), float(b)) for a, b in zip(lo, hi)]
@@ -125,7 +127,8 @@ class GaussianMixture:
 def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMixture:
     """``n_modes`` equal Gaussians evenly spaced on a circle (the VEEGAN / PacGAN benchmark).
 
-    Angles are ``2π·i/n_modes`` for ``i = 0..n_modes-1`` (``linspace(0, 2π, n)`` would repeat a mode).
+    Angles are ``2π·i/n_modes`` for ``i = 0..n_modes-1`` (``linspace(0, 2π, n)`` would repeat a
+    mode).
     """
     positive_int("n_modes", n_modes)
     positive("radius", radius)
@@ -136,7 +139,9 @@ def ring(n_modes: int = 8, radius: float = 2.0, std: float = 0.02) -> GaussianMi
 
 
 def grid(side: int = 5, spacing: float = 2.0, std: float = 0.05) -> GaussianMixture:
-    """``side × side`` equal Gaussians on a square grid centred at 0 (25 modes at -4..4 by default)."""
+    """``side × side`` equal Gaussians on a square grid centred at 0 (25 modes at -4..4 by
+    default).
+    """
     positive_int("side", side)
     positive("spacing", spacing)
     positive("std", std)

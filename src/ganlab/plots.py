@@ -9,11 +9,11 @@ import torch
 from matplotlib import animation
 from scipy.stats import gaussian_kde
 
+from .history import History
 from .losses import get_loss
 from .mixtures import GaussianMixture
-from .models import generate
+from .models import frozen, generate
 from .theory import optimal_discriminator
-from .training import History
 
 REAL, FAKE, DISC, OPTIMAL = "tab:blue", "tab:orange", "tab:green", "black"
 
@@ -27,9 +27,12 @@ def _device(module) -> torch.device:
 
 @torch.no_grad()
 def discriminator_output(D, x: np.ndarray) -> np.ndarray:
-    """``D(x) = sigmoid(logit)`` as numpy for points ``x`` of shape ``(N, dim)``."""
+    """``D(x) = sigmoid(logit)`` as numpy for points ``x`` of shape ``(N, dim)``; D is left as it
+    was.
+    """
     t = torch.as_tensor(np.asarray(x, dtype=np.float32), device=_device(D))
-    return torch.sigmoid(D(t)).cpu().double().numpy()
+    with frozen(D):
+        return torch.sigmoid(D(t)).cpu().double().numpy()
 
 
 def plot_density_1d(
@@ -106,10 +109,15 @@ def _grid(mixture: GaussianMixture, resolution: int, margin: float = 1.0):
 
 
 def generator_gradient_field(D, x_fake: torch.Tensor, loss: str = "nonsaturating") -> torch.Tensor:
-    """``−∂(generator loss)/∂x`` at each fake sample: the direction D pushes it, ``(N, dim)``."""
+    """``−∂(generator loss)/∂x`` at each fake sample: the direction D pushes it, ``(N, dim)``.
+
+    D is left as it was: its buffers, mode and parameters' ``.grad`` (the gradient is taken with
+    respect to ``x`` only).
+    """
     x = x_fake.detach().clone().requires_grad_(True)
-    get_loss(loss).generator(D(x)).backward()
-    return -x.grad
+    with frozen(D):
+        (grad,) = torch.autograd.grad(get_loss(loss).generator(D(x)), x)
+    return -grad
 
 
 def plot_samples_2d(
@@ -198,8 +206,10 @@ def plot_history(history: History, axes=None, smooth: int = 1):
 
 
 class Snapshots:
-    """A training callback recording, every ``every`` steps, samples of G from fixed noise and D's output
-    (on a grid in 2D, a line in 1D), for :func:`animate`."""
+    """A training callback recording, every ``every`` steps, samples of G from fixed noise and D's
+    output (on a grid in 2D, a line in 1D), for :func:`animate`. It leaves G and D as they were
+    (``frozen``).
+    """
 
     def __init__(
         self, mixture: GaussianMixture, every: int = 100, n: int = 500, resolution: int = 80
@@ -220,7 +230,7 @@ class Snapshots:
         if self._z is None:
             g = torch.Generator().manual_seed(0)
             self._z = torch.randn(self.n, G.latent_dim, generator=g).to(_device(G))
-        with torch.no_grad():
+        with torch.no_grad(), frozen(G):
             samples = G(self._z).cpu().numpy()
         self.frames.append(
             {"step": step, "samples": samples, "d": discriminator_output(D, self.points)}
@@ -230,7 +240,9 @@ class Snapshots:
 def animate(
     snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5)
 ) -> animation.FuncAnimation:
-    """An animation of the recorded frames: samples over D's heat map (2D) or D over a histogram (1D)."""
+    """An animation of the recorded frames: samples over D's heat map (2D) or D over a histogram
+    (1D).
+    """
     if not snapshots.frames:
         raise ValueError(
             "no frames recorded: pass the Snapshots object to train(..., callbacks=[...])"

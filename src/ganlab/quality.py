@@ -3,8 +3,8 @@ on the features of a small classifier that ganlab trains on the real data itself
 
 The Inception FID (Heusel et al. 2017) needs ImageNet weights from the internet and measures
 natural-photo features; on 32x32 digits a classifier trained on the digits sees what matters
-(strokes, class identity) and costs well under a second per evaluation on a CPU, so training can
-call it every few hundred steps. ``QualityMetric`` holds that classifier, the real features, and the
+(strokes, class identity) and is small enough that training can call it every few hundred steps
+on a CPU. ``QualityMetric`` holds that classifier, the real features, and the
 *floor*: the same numbers between two disjoint halves of the real data, the best a generator can
 expect with this many samples. :func:`inception_fid` gives the standard number when it can be had.
 
@@ -24,7 +24,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from ._checks import positive, positive_int
-from .checkpoint import save_checkpoint
+from .checkpoint import generator_state, save_checkpoint
 from .models import fixed_noise, render
 from .profiles import default_device
 
@@ -39,7 +39,7 @@ class FeatureNet(nn.Module):
     ``features(x)`` gives the penultimate activations ``(N, feature_dim)``; ``forward(x)`` the class
     logits ``(N, num_classes)``. Three stride-2 convolutions and an adaptive pool to 4x4 make the
     same net work at 8, 16, 28, 32 and 64 pixels; at 32x32 it costs about 1.2 M multiply-adds per
-    image, so a thousand images take well under a second on one CPU core.
+    image.
     """
 
     def __init__(self, in_channels: int, num_classes: int, width: int = 16, feature_dim: int = 64):
@@ -121,12 +121,13 @@ def train_classifier(
     device: str | None = None,
     progress: bool = False,
 ) -> FeatureNet:
-    """Train a :class:`FeatureNet` on ``images`` ``(N, C, H, W)`` in ``[-1, 1]`` with integer ``labels`` ``(N,)``.
+    """Train a :class:`FeatureNet` on ``images`` ``(N, C, H, W)`` in ``[-1, 1]`` with integer
+    ``labels`` ``(N,)``.
 
     Adam on cross-entropy, minibatches of ``batch_size`` drawn with replacement. No augmentation:
     features that ignore, say, a shift would let a generator that draws shifted digits go unseen.
     Deterministic for a ``seed`` on a CPU; the global torch RNG is left as it was. Returns the net
-    in eval mode. Digits at 32x32 (1,200 for training): 96-99% held-out accuracy, ~4 s on one CPU core.
+    in eval mode. (Its accuracy and time on the digits: ``bench/README.md``.)
     """
     positive_int("num_classes", num_classes)
     positive_int("num_steps", num_steps)
@@ -154,7 +155,9 @@ def train_classifier(
 
 @torch.no_grad()
 def extract_features(net: FeatureNet, images, batch_size: int = 512) -> torch.Tensor:
-    """Features ``(N, feature_dim)`` float32 on the CPU of ``images`` ``(N, C, H, W)``; eval mode, no grad."""
+    """Features ``(N, feature_dim)`` float32 on the CPU of ``images`` ``(N, C, H, W)``; eval mode,
+    no grad.
+    """
     positive_int("batch_size", batch_size)
     x, _ = _check_images(images)
     was_training = net.training
@@ -203,7 +206,8 @@ def _as_features(feats, name: str, min_rows: int = 2) -> torch.Tensor:
 
 
 def _psd_eigh(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """Eigenvalues and vectors of a symmetric PSD matrix, with the rounding noise of its null space set to 0.
+    """Eigenvalues and vectors of a symmetric PSD matrix, with the rounding noise of its null space
+    set to 0.
 
     A zero eigenvalue comes out as +-1e-16 times the largest; its square root, 1e-8, would add up
     over many null directions (dead features, N < F), so values below ``F * eps * max`` count as 0.
@@ -214,11 +218,12 @@ def _psd_eigh(s: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
 
 
 def frechet_distance(feats_a, feats_b) -> float:
-    """Fréchet distance between Gaussians fitted to ``feats_a`` ``(N, F)`` and ``feats_b`` ``(M, F)``.
+    """Fréchet distance between Gaussians fitted to ``feats_a`` ``(N, F)`` and ``feats_b``
+    ``(M, F)``.
 
     ``FD = ||mu_a - mu_b||^2 + Tr(S_a + S_b - 2 (S_a S_b)^{1/2})`` with unbiased covariances, in
-    float64. ``(S_a S_b)^{1/2}`` is similar to ``S_a^{1/2} S_b S_a^{1/2}``, which is symmetric PSD, so
-    its trace is the sum of the square roots of that matrix's eigenvalues: no complex ``sqrtm``,
+    float64. ``(S_a S_b)^{1/2}`` is similar to ``S_a^{1/2} S_b S_a^{1/2}``, which is symmetric PSD,
+    so its trace is the sum of the square roots of that matrix's eigenvalues: no complex ``sqrtm``,
     and stable when the covariances are singular (N < F, or dead features).
     """
     a, b = _as_features(feats_a, "feats_a"), _as_features(feats_b, "feats_b")
@@ -247,7 +252,8 @@ def _kth_neighbour_distance(x: torch.Tensor, k: int) -> torch.Tensor:
 
 
 def prdc(real_feats, fake_feats, k: int = 5) -> dict[str, float]:
-    """Precision, recall, density and coverage of ``fake_feats`` ``(M, F)`` against ``real_feats`` ``(N, F)``.
+    """Precision, recall, density and coverage of ``fake_feats`` ``(M, F)`` against ``real_feats``
+    ``(N, F)``.
 
     With ``B(x, r)`` the open ball and ``r_k(x)`` the distance from x to its k-th nearest neighbour
     in its own set (Naeem et al. 2020):
@@ -266,7 +272,8 @@ def prdc(real_feats, fake_feats, k: int = 5) -> dict[str, float]:
     y = _as_features(fake_feats, "fake_feats", k + 1)
     if x.shape[1] != y.shape[1]:
         raise ValueError(
-            f"real_feats and fake_feats need the same feature size, got {x.shape[1]} and {y.shape[1]}"
+            f"real_feats and fake_feats need the same feature size, got {x.shape[1]} and "
+            f"{y.shape[1]}"
         )
     r_real = _kth_neighbour_distance(x, k)  # (N,)
     r_fake = _kth_neighbour_distance(y, k)  # (M,)
@@ -290,18 +297,17 @@ METRICS = ("fd", "precision", "recall", "density", "coverage")
 class QualityMetric:
     """Fit once on real images; then ``metric(fake_images)`` scores generated images against them.
 
-    The constructor trains a :class:`FeatureNet` on all of ``images`` ``(N, C, H, W)`` in ``[-1, 1]``
-    and ``labels`` ``(N,)``, splits the real set at random into two disjoint halves A and B of
-    ``num_samples`` images each (at most ``N // 2``), and keeps the features of A as the reference.
-    ``floor`` holds the metrics of B against A: what real data scores, the line a generated
-    value should be read beside. ``metric(fake_images)`` scores the first ``num_samples`` fakes
-    against A, so its numbers and the floor have the same sample sizes and the same bias.
+    The constructor trains a :class:`FeatureNet` on all of ``images`` ``(N, C, H, W)`` in
+    ``[-1, 1]`` and ``labels`` ``(N,)``, splits the real set at random into two disjoint halves A
+    and B of ``num_samples`` images each (at most ``N // 2``), and keeps the features of A as the
+    reference. ``floor`` holds the metrics of B against A: what real data scores, the line a
+    generated value should be read beside. ``metric(fake_images)`` scores the first ``num_samples``
+    fakes against A, so its numbers and the floor have the same sample sizes and the same bias.
 
     Lower ``fd`` is better; higher precision / recall / coverage are better, and density near 1.
     The feature scale depends on the trained net, so compare numbers from one ``QualityMetric``
-    (same data and seed), never across seeds. Digits at 32x32 with the defaults: floor FD 3 to 7
-    by seed, precision / recall / coverage ~0.96; fitting ~4-6 s, a call on 1,000 images ~0.15 s
-    on one CPU core.
+    (same data and seed), never across seeds. Typical floors and timings on the digits are in
+    ``bench/README.md``.
     """
 
     def __init__(
@@ -322,7 +328,8 @@ class QualityMetric:
         n = min(num_samples, len(x_real) // 2)
         if n <= k:
             raise ValueError(
-                f"need more than 2 * (k + 1) = {2 * (k + 1)} real images for k={k}, got {len(x_real)}"
+                f"need more than 2 * (k + 1) = {2 * (k + 1)} real images for k={k}, got "
+                f"{len(x_real)}"
             )
         self.num_samples, self.k, self.image_shape = n, k, tuple(x_real.shape[1:])
         self.net = train_classifier(
@@ -337,7 +344,9 @@ class QualityMetric:
 
     @classmethod
     def from_data(cls, data, **kwargs) -> QualityMetric:
-        """Build from anything with ``.images``, ``.labels`` and ``.num_classes`` (a ``ganlab.data.ImageData``)."""
+        """Build from anything with ``.images``, ``.labels`` and ``.num_classes`` (a
+        ``ganlab.data.ImageData``).
+        """
         return cls(data.images, data.labels, data.num_classes, **kwargs)
 
     def _score(self, fake_feats: torch.Tensor) -> dict[str, float]:
@@ -347,15 +356,16 @@ class QualityMetric:
         }
 
     def __call__(self, fake_images) -> dict[str, float]:
-        """Metrics of ``fake_images`` ``(M, C, H, W)``, ``M >= num_samples``, against the real half A.
+        """Metrics of ``fake_images`` ``(M, C, H, W)``, ``M >= num_samples``, against the real half
+        A.
 
         Returns ``{"fd", "precision", "recall", "density", "coverage"}``; compare with ``floor``.
         """
         x_fake, _ = _check_images(fake_images)
         if tuple(x_fake.shape[1:]) != self.image_shape:
             raise ValueError(
-                f"fake images must have shape (M, {', '.join(map(str, self.image_shape))}) like the "
-                f"real ones, got {tuple(x_fake.shape)}"
+                f"fake images must have shape (M, {', '.join(map(str, self.image_shape))}) like "
+                f"the real ones, got {tuple(x_fake.shape)}"
             )
         if len(x_fake) < self.num_samples:
             raise ValueError(
@@ -372,13 +382,15 @@ class QualityMetric:
 
 
 class QualityTracker:
-    """A training callback: every ``every`` steps, score ``num_samples`` images of G from fixed noise.
+    """A training callback: every ``every`` steps, score ``num_samples`` images of G from fixed
+    noise.
 
     Each score of ``metric`` (``fd``, ``precision``, ...) is logged in the History under its name;
     ``scores`` keeps ``(step, dict)``. With ``G_ema`` the average generator is scored instead of G.
     With ``best_path``, the scored generator is saved there (atomically, loadable with
     ``weights_only=True`` and by ``python -m ganlab sample``) whenever its Fréchet distance is the
     lowest so far: GAN samples can get worse late in training, and the best one is kept.
+    The scored generator is left as it was (``render`` runs it :func:`~ganlab.models.frozen`).
     """
 
     def __init__(
@@ -415,17 +427,8 @@ class QualityTracker:
         if self.best is None or scores["fd"] < self.best["fd"]:
             self.best, self.best_step = scores, step
             if self.best_path is not None:
-                save_checkpoint(
-                    {
-                        "format": "ganlab.generator/1",
-                        "step": step,
-                        "scores": scores,
-                        "G": model.state_dict(),
-                        "G_hparams": getattr(model, "hparams", None),
-                        "ema": self.G_ema is not None,
-                    },
-                    self.best_path,
-                )
+                state = generator_state(model, step, scores=scores, ema=self.G_ema is not None)
+                save_checkpoint(state, self.best_path)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -434,7 +437,9 @@ class QualityTracker:
 
 
 class MetricUnavailable(RuntimeError):
-    """A metric cannot be computed here (a package or its weights are missing); the message says how to get it."""
+    """A metric cannot be computed here (a package or its weights are missing); the message says how
+    to get it.
+    """
 
 
 # torchmetrics' FID runs torch-fidelity's InceptionV3, which torch.hub caches under this name
@@ -454,13 +459,18 @@ def _online(host: str = "github.com", port: int = 443, timeout: float = 3.0) -> 
 
 
 def inception_unavailable_reason() -> str | None:
-    """Why :func:`inception_fid` cannot run here, or ``None`` when it can. Fails fast: at most ~3 s offline."""
+    """Why :func:`inception_fid` cannot run here, or ``None`` when it can. Fails fast: at most ~3 s
+    offline.
+    """
     for module, what in (
         ("torchmetrics", "torchmetrics"),
         ("torch_fidelity", "torch-fidelity (its InceptionV3)"),
     ):
         if importlib.util.find_spec(module) is None:
-            return f"{what} is not installed; pip install 'torchmetrics[image]' to use the Inception FID"
+            return (
+                f"{what} is not installed; pip install 'torchmetrics[image]' to use the "
+                "Inception FID"
+            )
     weights = os.path.join(torch.hub.get_dir(), "checkpoints", INCEPTION_WEIGHTS)
     if not os.path.exists(weights) and not _online():
         return (
@@ -471,7 +481,9 @@ def inception_unavailable_reason() -> str | None:
 
 
 def _to_unit_rgb(x: torch.Tensor) -> torch.Tensor:
-    """Images in ``[-1, 1]`` with 1 or 3 channels -> 3 channels in ``[0, 1]``, as torchmetrics' ``normalize=True`` wants."""
+    """Images in ``[-1, 1]`` with 1 or 3 channels -> 3 channels in ``[0, 1]``, as torchmetrics'
+    ``normalize=True`` wants.
+    """
     x = ((x + 1) / 2).clamp(0, 1)
     return x.expand(-1, 3, -1, -1) if x.shape[1] == 1 else x
 
@@ -479,7 +491,8 @@ def _to_unit_rgb(x: torch.Tensor) -> torch.Tensor:
 def inception_fid(
     real_images, fake_images, device: str | None = None, batch_size: int = 100
 ) -> float:
-    """The standard FID (Inception-v3 pool features, 2048-d) between image sets ``(N, C, H, W)`` in ``[-1, 1]``.
+    """The standard FID (Inception-v3 pool features, 2048-d) between image sets ``(N, C, H, W)`` in
+    ``[-1, 1]``.
 
     Uses ``torchmetrics.image.fid.FrechetInceptionDistance``; images are upsampled to 299x299
     inside it, so expect seconds per hundred images on a CPU. Raises :class:`MetricUnavailable`

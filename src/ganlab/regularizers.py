@@ -10,8 +10,10 @@ batch norm in a penalised D (Gulrajani et al. suggest layer norm instead).
 * :func:`gradient_penalty` — WGAN-GP (Gulrajani et al. 2017): ``E[(‖∇D(x̂)‖₂ − 1)²]`` on random
   interpolates ``x̂`` between real and fake samples; the soft version of "V is 1-Lipschitz".
 * :func:`r1_penalty` / :func:`r2_penalty` — Mescheder et al. 2018: ``E[‖∇D(x)‖²]`` on real (R1) or
-  fake (R2) samples, weighted ``γ/2``; keeps D flat on the data, which makes the game converge locally.
-* :func:`clip_weights_` — WGAN (Arjovsky et al. 2017): clamp every weight to ``[−c, c]`` after each D step.
+  fake (R2) samples, weighted ``γ/2``; keeps D flat on the data, which makes the game converge
+  locally.
+* :func:`clip_weights_` — WGAN (Arjovsky et al. 2017): clamp every weight to ``[−c, c]`` after each
+  D step.
 
 A conditional D, ``D(x, y)``, is penalised as the function of ``x`` it is for the batch's labels:
 pass ``D_real = lambda x: D(x, y_real)`` and ``D_fake = lambda x: D(x, y_fake)`` to
@@ -46,7 +48,8 @@ def _check_batch(name: str, x) -> None:
 
 
 def input_gradient(D: Critic, x: torch.Tensor) -> torch.Tensor:
-    """``∇_x D(x)`` for each sample, shape of ``x``, kept in the graph so that it can be differentiated again.
+    """``∇_x D(x)`` for each sample, shape of ``x``, kept in the graph so that it can be
+    differentiated again.
 
     ``x`` is detached first: the gradient is D's alone, nothing flows back into G.
     """
@@ -69,7 +72,8 @@ def gradient_penalty(
     generator: torch.Generator | None = None,
     target: float = 1.0,
 ) -> torch.Tensor:
-    """WGAN-GP: ``E[(‖∇_x̂ D(x̂)‖₂ − target)²]`` at ``x̂ = ε·x_real + (1 − ε)·x_fake``, ``ε ~ U[0, 1]``.
+    """WGAN-GP: ``E[(‖∇_x̂ D(x̂)‖₂ − target)²]`` at ``x̂ = ε·x_real + (1 − ε)·x_fake``,
+    ``ε ~ U[0, 1]``.
 
     One ``ε`` per sample, drawn from ``generator`` (on the batch's device) when given, so a
     seeded generator gives the same penalty. ``x_real`` and ``x_fake`` have the same shape,
@@ -105,7 +109,9 @@ def r2_penalty(D: Critic, x_fake: torch.Tensor) -> torch.Tensor:
 
 @torch.no_grad()
 def clip_weights_(D: nn.Module, c: float) -> None:
-    """Clamp every parameter of ``D`` in place to ``[−c, c]`` (WGAN's crude Lipschitz bound; c = 0.01)."""
+    """Clamp every parameter of ``D`` in place to ``[−c, c]`` (WGAN's crude Lipschitz bound; c =
+    0.01).
+    """
     positive("c", c)
     for p in D.parameters():
         p.clamp_(-c, c)
@@ -113,10 +119,11 @@ def clip_weights_(D: nn.Module, c: float) -> None:
 
 @dataclass(frozen=True)
 class Penalty:
-    """A named :data:`Regularizer`: ``penalty(D, x_real, x_fake, generator)`` is a scalar to add to D's loss.
+    """A named :data:`Regularizer`: ``penalty(D, x_real, x_fake, generator)`` is a scalar to add to
+    D's loss.
 
-    ``D_fake`` (keyword): D as it scores the fake batch when that differs from ``D`` (a conditional D
-    bound to each batch's labels; see the module docstring).
+    ``D_fake`` (keyword): D as it scores the fake batch when that differs from ``D`` (a conditional
+    D bound to each batch's labels; see the module docstring).
     """
 
     name: str
@@ -135,7 +142,8 @@ class Penalty:
 
 
 def regularizers_for(loss: GANLoss, r1: float = 0.0, r2: float = 0.0) -> list[Penalty]:
-    """The penalties to add to D's loss for ``loss``: its gradient penalty, then R1 and R2 with ``γ = r1, r2``.
+    """The penalties to add to D's loss for ``loss``: its gradient penalty, then R1 and R2 with
+    ``γ = r1, r2``.
 
     ``loss.gradient_penalty`` (λ) > 0 adds ``λ · gradient_penalty``; ``r1`` > 0 adds
     ``r1/2 · E‖∇D(x_real)‖²`` and ``r2`` > 0 the same on ``x_fake``. Zero weights add nothing,

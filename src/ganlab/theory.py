@@ -18,7 +18,9 @@ LOG4 = math.log(4.0)
 
 
 def _log_density(p, x) -> np.ndarray:
-    """``log p(x)``, in log space when ``p`` has an exact ``log_prob`` (no underflow in the tails)."""
+    """``log p(x)``, in log space when ``p`` has an exact ``log_prob`` (no underflow in the
+    tails).
+    """
     if hasattr(p, "log_prob"):
         return np.asarray(p.log_prob(x), dtype=np.float64)
     with np.errstate(divide="ignore"):
@@ -85,7 +87,9 @@ def _domain(densities, bounds):
 
 
 def integrate_density(f, densities, bounds=None, grid_points: int | None = None) -> float:
-    """``∫ f(x) dx`` where ``f`` is vectorised; the domain comes from ``densities`` or ``bounds``."""
+    """``∫ f(x) dx`` where ``f`` is vectorised; the domain comes from ``densities`` or
+    ``bounds``.
+    """
     dim = _dim(densities)
     box, points, min_std = _domain(densities, bounds)
     if dim == 1:
@@ -158,7 +162,8 @@ def virtual_training_criterion(p_data, p_g, bounds=None) -> float:
 
 
 def generator_gradient(loss: str, d_fake):
-    """Closed-form ``∂(generator loss)/∂l`` for one sample, as a function of ``D(G(z)) = sigmoid(l)``.
+    """Closed-form ``∂(generator loss)/∂l`` for one sample, as a function of
+    ``D(G(z)) = sigmoid(l)``.
 
     ``minimax`` (``log(1 − D)``): ``−D`` — vanishes as D(G(z)) → 0, early in training.
     ``nonsaturating`` (``−log D``): ``D − 1`` — close to −1 there, the strongest signal.

@@ -4,7 +4,13 @@ One step is ``k_disc`` discriminator updates on fresh real and generated minibat
 generator update on fresh noise (Goodfellow et al., Algorithm 1, with Adam). Nothing here is
 specific to the toy MLPs: the same loop trains the DCGAN. Speed options (bf16 autocast,
 channels-last, ``torch.compile``, fused Adam, reusing the fake batch), a generator EMA and
-checkpoints come in through the config; metrics and snapshots through callbacks.
+checkpoints come in through the config (:mod:`ganlab.config`); metrics and snapshots through
+callbacks. What the loop needs before its first step (checks, devices, optimisers, several
+processes, resuming) is prepared by :mod:`ganlab.training_setup`; the per-step traces and their
+NaN check are :mod:`ganlab.history`'s.
+
+Also here, for the chapters: :func:`discriminator_step` (one update of D) and
+:func:`fit_discriminator` (D alone against a fixed generator).
 """
 
 from __future__ import annotations
@@ -13,7 +19,6 @@ import contextlib
 import math
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import torch
@@ -21,173 +26,15 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import cudagraph, distributed
-from ._checks import choice, positive, positive_int
-from .checkpoint import CheckpointError, load_checkpoint, save_checkpoint
-from .losses import LOSSES, get_loss
-from .profiles import default_device
+from ._checks import positive, positive_int
+from .checkpoint import save_checkpoint
+from .config import TrainConfig
+from .history import History, TraceBuffer, TrainingDiverged
+from .losses import get_loss
 from .regularizers import clip_weights_, regularizers_for, total_penalty
-
-
-class TrainingDiverged(RuntimeError):
-    """A loss became NaN or infinite; ``step`` is the first generator step where it did."""
-
-    def __init__(self, step: int, what: str):
-        self.step = step
-        super().__init__(
-            f"training diverged at step {step}: {what} is not finite; "
-            "lower lr_d / lr_g, or check the data for NaN or huge values"
-        )
-
-
-@dataclass(frozen=True)
-class TrainConfig:
-    """Everything that defines a training run. Override with ``dataclasses.replace(cfg, ...)``."""
-
-    num_steps: int = 2000  # generator updates
-    batch_real: int = 256  # N_real: real samples per discriminator step
-    batch_fake: int = 256  # N_fake: generated samples per discriminator step
-    batch_g: int = 256  # generated samples per generator step
-    k_disc: int = 1  # discriminator steps per generator step; K = 1 as in Goodfellow et al.
-    lr_g: float = 1e-3  # Adam step sizes; toy MLPs tolerate more than the DCGAN's 2e-4
-    lr_d: float = 1e-3
-    betas: tuple[float, float] = (0.5, 0.999)  # beta1 = 0.5 damps the oscillation (Radford et al.)
-    loss: str = "nonsaturating"  # a key of ganlab.losses.LOSSES (wgan clips D, wgan-gp adds its gradient penalty)
-    r1: float = 0.0  # gamma of the R1 penalty gamma/2 E|grad D(x_real)|^2 on D (Mescheder et al. 2018); 0: none
-    r2: float = 0.0  # the same on generated samples (R2)
-    seed: int = 0  # seeds the data and noise draws (seed the models where you build them)
-    device: str = "auto"  # "auto" picks cuda when present, else cpu
-    log_every: int = 50  # losses reach the History (and are checked for NaN) every n steps
-    progress: bool = True  # show a tqdm progress bar
-    # Speed (bench/dcgan.py measures each). All off by default: the plain loop is the one the book teaches.
-    bf16: bool = (
-        False  # bfloat16 autocast for forward passes; weights, Adam state and losses stay float32
-    )
-    channels_last: bool = (
-        False  # NHWC layout for images and conv weights: faster convolutions on GPUs
-    )
-    # torch.compile G and D: minutes of compiling on a CPU, pays off on long GPU runs. With compile on,
-    # channels_last is left to the compiler (inductor picks conv layouts itself; torch 2.11's inductor
-    # failed on the NHWC weight gradient of the generator's 1x1-input first layer).
-    compile: bool = False
-    compile_backend: str = (
-        "inductor"  # "aot_eager" traces the graphs without generating kernels (quick tests)
-    )
-    compile_mode: str | None = (
-        None  # torch.compile's mode: None (default), "reduce-overhead" (CUDA graphs), ...
-    )
-    # Replay each whole step (D and G updates, Adam, EMA) as one CUDA graph after 3 ordinary steps:
-    # removes the per-kernel launch cost that leaves a GPU idle at small batches (ganlab.cudagraph).
-    # CUDA only; not with compile, several processes or gradient penalties. Same draws as without.
-    cuda_graph: bool = False
-    fused_adam: bool | None = (
-        None  # Adam's update as one fused kernel; None: on for CUDA, off on CPU
-    )
-    reuse_fake: bool = (
-        False  # the G step reuses the last D step's fake batch (batch_fake): one G forward fewer
-    )
-    ema_decay: float = (
-        0.999  # G_ema <- decay * G_ema + (1 - decay) * G after each step, if train() gets a G_ema
-    )
-    # Checkpoints: the whole training state, saved atomically; continue with train(..., resume=path).
-    checkpoint_path: str | None = None  # None: no checkpoints
-    checkpoint_every: int = (
-        1000  # generator steps between checkpoints (one is also written at the end)
-    )
-    # Several processes (torchrun; see ganlab.distributed): batches are global and split over the processes.
-    sync_batchnorm: bool = (
-        False  # share batch-norm statistics across GPUs, so N GPUs normalise like one
-    )
-
-    def __post_init__(self):
-        for name in (
-            "num_steps",
-            "batch_real",
-            "batch_fake",
-            "batch_g",
-            "k_disc",
-            "log_every",
-            "checkpoint_every",
-        ):
-            positive_int(name, getattr(self, name))
-        for name in ("r1", "r2"):
-            value = getattr(self, name)
-            if (
-                isinstance(value, bool)
-                or not isinstance(value, (int, float))
-                or not 0 <= value < float("inf")
-            ):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if not 0 <= self.ema_decay < 1:
-            raise ValueError(f"ema_decay must be in [0, 1), got {self.ema_decay!r}")
-        positive("lr_g", self.lr_g)
-        positive("lr_d", self.lr_d)
-        if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
-            raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
-        choice("loss", self.loss, list(LOSSES))
-        if not isinstance(self.seed, int):
-            raise ValueError(f"seed must be an integer, got {self.seed!r}")
-
-    def resolved_device(self) -> torch.device:
-        return torch.device(default_device() if self.device == "auto" else self.device)
-
-
-@dataclass
-class History:
-    """What a run recorded: one entry per generator step, plus metrics logged by callbacks.
-
-    ``loss_d`` and ``loss_g`` are the last discriminator loss and the generator loss of each
-    step; ``d_real`` and ``d_fake`` the mean ``D(x)`` and ``D(G(z))`` of the last D step.
-    ``metrics[name]`` is a list of ``(step, value)``. ``wall_time`` is in seconds.
-    """
-
-    step: list[int] = field(default_factory=list)
-    loss_d: list[float] = field(default_factory=list)
-    loss_g: list[float] = field(default_factory=list)
-    d_real: list[float] = field(default_factory=list)
-    d_fake: list[float] = field(default_factory=list)
-    metrics: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
-    wall_time: float = 0.0
-    config: dict = field(default_factory=dict)
-
-    def log_metric(self, name: str, step: int, value: float) -> None:
-        """Record ``value`` for metric ``name`` at ``step``."""
-        self.metrics.setdefault(name, []).append((step, float(value)))
-
-    def metric(self, name: str) -> tuple[list[int], list[float]]:
-        """Steps and values of metric ``name``."""
-        if name not in self.metrics:
-            raise KeyError(f"no metric {name!r}; recorded: {', '.join(self.metrics) or 'none'}")
-        steps, values = zip(*self.metrics[name])
-        return list(steps), list(values)
-
-    def to_csv(self, path) -> Path:
-        """Write the per-step traces (``step, loss_d, loss_g, d_real, d_fake``) as CSV; and, when
-        metrics were logged, ``<name>_metrics.csv`` beside it with ``step, metric, value`` rows."""
-        path = Path(path)
-        path.parent.mkdir(parents=True, exist_ok=True)
-        rows = zip(self.step, *(getattr(self, name) for name in _TRACES))
-        path.write_text(
-            "step,"
-            + ",".join(_TRACES)
-            + "\n"
-            + "".join(",".join(map(repr, r)) + "\n" for r in rows)
-        )
-        if self.metrics:
-            lines = [
-                f"{s},{name},{v!r}\n" for name, values in self.metrics.items() for s, v in values
-            ]
-            path.with_name(path.stem + "_metrics.csv").write_text(
-                "step,metric,value\n" + "".join(lines)
-            )
-        return path
-
-    @property
-    def steps_per_second(self) -> float:
-        return len(self.step) / self.wall_time if self.wall_time > 0 else float("nan")
-
+from .training_setup import Run, prepare
 
 Callback = Callable[[int, nn.Module, nn.Module, History], None]
-_TRACES = ("loss_d", "loss_g", "d_real", "d_fake")
 
 
 def every(n: int, fn: Callback) -> Callback:
@@ -199,19 +46,6 @@ def every(n: int, fn: Callback) -> Callback:
             fn(step, G, D, history)
 
     return callback
-
-
-def _flush(history: History, buffer: torch.Tensor, first_step: int, bar) -> None:
-    """Move buffered per-step traces to the History, failing at the first non-finite one."""
-    rows = buffer.cpu().tolist()
-    for offset, row in enumerate(rows):
-        for name, value in zip(_TRACES, row):
-            if value != value or value in (float("inf"), float("-inf")):
-                raise TrainingDiverged(first_step + offset, name)
-        history.step.append(first_step + offset)
-        for name, value in zip(_TRACES, row):
-            getattr(history, name).append(value)
-    bar.set_postfix(loss_d=f"{rows[-1][0]:.3f}", loss_g=f"{rows[-1][1]:.3f}", refresh=False)
 
 
 def _call(net, x, y):
@@ -232,7 +66,8 @@ def discriminator_step(
     clip=None,
     sync=None,
 ):
-    """One update of D on a real and a generated minibatch; returns (loss, logits_real, logits_fake).
+    """One update of D on a real and a generated minibatch; returns ``(loss, logits_real,
+    logits_fake)``.
 
     ``autocast`` is a context-manager factory for the forward pass (e.g. bf16 autocast);
     ``y_real`` and ``y_fake`` are the class labels of the two batches for a conditional D;
@@ -309,143 +144,12 @@ def fit_discriminator(
     return losses
 
 
-_MUST_MATCH = (
-    "batch_real",
-    "batch_fake",
-    "batch_g",
-    "k_disc",
-    "lr_g",
-    "lr_d",
-    "betas",
-    "loss",
-    "seed",
-    "bf16",
-    "reuse_fake",
-    "ema_decay",
-    "r1",
-    "r2",
-)  # settings a resumed run may not change
-
-
-def _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history) -> dict:
-    """The whole training state as plain data (loadable with ``weights_only=True``)."""
-    return {
-        "format": "ganlab.train/1",
-        "step": step,
-        "config": asdict(cfg),
-        "G": G.state_dict(),
-        "D": D.state_dict(),
-        "G_hparams": getattr(G, "hparams", None),
-        "D_hparams": getattr(D, "hparams", None),
-        "G_ema": None if G_ema is None else G_ema.state_dict(),
-        "opt_g": opt_g.state_dict(),
-        "opt_d": opt_d.state_dict(),
-        "rng": {
-            "train": gen.get_state(),
-            "torch": torch.get_rng_state(),
-            "cuda": torch.cuda.get_rng_state_all() if torch.cuda.is_available() else [],
-        },
-        "history": asdict(history),
-    }
-
-
-def _restore(state, cfg, G, D, opt_g, opt_d, gen, G_ema) -> tuple[int, History]:
-    """Load a :func:`_snapshot` into the live objects; return its step and History."""
-    if state.get("format") != "ganlab.train/1":
-        raise CheckpointError("not a ganlab training checkpoint (no 'format': 'ganlab.train/1')")
-    changed = [k for k in _MUST_MATCH if state["config"].get(k) != getattr(cfg, k)]
-    if changed:
-        was = ", ".join(
-            f"{k}={state['config'].get(k)!r} (now {getattr(cfg, k)!r})" for k in changed
-        )
-        raise ValueError(f"cannot resume: the checkpoint was trained with {was}")
-    if (state["G_ema"] is None) != (G_ema is None):
-        raise ValueError("cannot resume: pass G_ema exactly when the checkpointed run had one")
-    G.load_state_dict(state["G"])
-    D.load_state_dict(state["D"])
-    if G_ema is not None:
-        G_ema.load_state_dict(state["G_ema"])
-    opt_g.load_state_dict(state["opt_g"])
-    opt_d.load_state_dict(state["opt_d"])
-    gen.set_state(state["rng"]["train"])
-    torch.set_rng_state(state["rng"]["torch"])
-    if state["rng"]["cuda"] and torch.cuda.is_available():
-        torch.cuda.set_rng_state_all(state["rng"]["cuda"])
-    return state["step"], History(**state["history"])
-
-
 @torch.no_grad()
 def _ema_update(G_ema: nn.Module, G: nn.Module, decay: float) -> None:
     for p_ema, p in zip(G_ema.parameters(), G.parameters()):
         p_ema.lerp_(p, 1.0 - decay)  # p_ema <- decay * p_ema + (1 - decay) * p
     for b_ema, b in zip(G_ema.buffers(), G.buffers()):
         b_ema.copy_(b)  # batch-norm statistics are copied, not averaged
-
-
-def _check_setup(G, D, cfg: TrainConfig, w, device: torch.device, G_ema, penalties) -> int | None:
-    """Refuse what ``train`` cannot do with these models and settings; return G's number of classes (or None)."""
-    if not hasattr(G, "latent_dim"):
-        raise ValueError("G needs a latent_dim attribute (the size of its input noise)")
-    num_classes = getattr(G, "num_classes", None)  # a conditional GAN: G(z, y) and D(x, y)
-    if (getattr(D, "num_classes", None) or None) != (num_classes or None):
-        raise ValueError(
-            f"G and D must both be conditional on the same classes, got G.num_classes={num_classes!r} "
-            f"and D.num_classes={getattr(D, 'num_classes', None)!r}"
-        )
-    for name in ("batch_real", "batch_fake", "batch_g"):
-        if getattr(cfg, name) % w.size:
-            raise ValueError(
-                f"{name}={getattr(cfg, name)} must divide by the number of processes, {w.size}"
-            )
-    if cfg.sync_batchnorm and device.type != "cuda":
-        raise ValueError(
-            "sync_batchnorm needs CUDA devices (torch's SyncBatchNorm does not run on CPUs)"
-        )
-    if G_ema is not None and [p.shape for p in G_ema.parameters()] != [
-        p.shape for p in G.parameters()
-    ]:
-        raise ValueError("G_ema must have G's architecture (make it with copy.deepcopy(G))")
-    if cfg.cuda_graph:
-        cudagraph.check_device(device)
-        refused = [
-            what
-            for what, on in (
-                ("compile", cfg.compile),
-                ("several processes", w.size > 1),
-                ("gradient penalties (wgan-gp, r1, r2)", bool(penalties)),
-            )
-            if on
-        ]
-        if refused:
-            raise ValueError(
-                f"cuda_graph=True does not support {', '.join(refused)}: switch one of them off"
-            )
-    return num_classes
-
-
-def _wrapped(
-    G: nn.Module, D: nn.Module, cfg: TrainConfig, w, device: torch.device, penalised: bool = False
-) -> tuple[nn.Module, nn.Module]:
-    """The modules forward passes go through: G and D, wrapped for several processes (DDP) and / or compiled.
-
-    Parameters and state dicts stay G's and D's own. A ``penalised`` D is not wrapped in DDP (its
-    penalty needs a double backward through the plain module): ``train`` averages its gradients itself.
-    """
-    G_run, D_run = G, D
-    if w.size > 1:
-        from torch.nn.parallel import DistributedDataParallel as DDP
-
-        if cfg.sync_batchnorm:
-            G_run, D_run = (nn.SyncBatchNorm.convert_sync_batchnorm(m) for m in (G, D))
-        ids = [device.index] if device.type == "cuda" else None
-        G_run = DDP(G_run, device_ids=ids)
-        D_run = D_run if penalised else DDP(D_run, device_ids=ids)
-    if cfg.compile:
-        G_run, D_run = (
-            torch.compile(m, backend=cfg.compile_backend, mode=cfg.compile_mode)
-            for m in (G_run, D_run)
-        )
-    return G_run, D_run
 
 
 def train(
@@ -460,12 +164,14 @@ def train(
     """Train ``G`` and ``D`` in place; return the History.
 
     Args:
-        G: a generator module with a ``latent_dim`` attribute, mapping ``(N, latent_dim)`` noise to samples.
+        G: a generator module with a ``latent_dim`` attribute, mapping ``(N, latent_dim)`` noise
+            to samples.
         D: a discriminator module mapping samples to ``(N,)`` logits.
-        sample_real: ``sample_real(n, generator)`` returns ``n`` real samples, e.g. ``mixture.sample``
-            or ``ganlab.data.ImageData.sample`` (keep image data on the training device). For a
-            conditional G (``G.num_classes`` set) it returns ``(x, y)``, e.g. ``ImageData.sample_labeled``;
-            fakes then get labels drawn uniformly, and D sees ``D(x, y)``.
+        sample_real: ``sample_real(n, generator)`` returns ``n`` real samples, e.g.
+            ``mixture.sample`` or ``ganlab.data.ImageData.sample`` (keep image data on the
+            training device). For a conditional G (``G.num_classes`` set) it returns ``(x, y)``,
+            e.g. ``ImageData.sample_labeled``; fakes then get labels drawn uniformly, and D sees
+            ``D(x, y)``.
         cfg: the run's settings.
         callbacks: each is called as ``cb(step, G, D, history)`` after every generator step.
         G_ema: optional copy of G (``copy.deepcopy(G)``) that tracks an exponential moving average
@@ -486,152 +192,90 @@ def train(
     per process, so that run matches one process statistically rather than number for number
     (and a resumed run draws them afresh).
     """
-    w = distributed.world()
-    device = cfg.resolved_device() if w.size == 1 else w.device
-    loss = get_loss(cfg.loss)
-    penalties = regularizers_for(loss, r1=cfg.r1, r2=cfg.r2)
-    num_classes = _check_setup(G, D, cfg, w, device, G_ema, penalties)
-    memory = (
-        torch.channels_last if cfg.channels_last and not cfg.compile else torch.contiguous_format
-    )
-    for module in (G, D) if G_ema is None else (G, D, G_ema):
-        module.to(device, memory_format=memory).train()
-    fused = cfg.fused_adam if cfg.fused_adam is not None else device.type == "cuda"
-    capturable = (
-        cfg.cuda_graph and device.type == "cuda"
-    )  # Adam's step count on the GPU, inside the graph
-    opt_g = torch.optim.Adam(
-        G.parameters(), lr=cfg.lr_g, betas=cfg.betas, fused=fused, capturable=capturable
-    )
-    opt_d = torch.optim.Adam(
-        D.parameters(), lr=cfg.lr_d, betas=cfg.betas, fused=fused, capturable=capturable
-    )
-    gen = torch.Generator(device).manual_seed(cfg.seed)
-    done, history = 0, History(config=asdict(cfg))
-    if resume is not None:
-        done, history = _restore(load_checkpoint(resume), cfg, G, D, opt_g, opt_d, gen, G_ema)
-        history.config = asdict(cfg)
-    G_run, D_run = _wrapped(G, D, cfg, w, device, penalised=bool(penalties))
-    # A penalised D on several processes: its gradients are averaged by hand, and its penalty draws its
-    # interpolation weights from a generator of its own per process (the slices need different ones).
-    sync_d = (lambda: distributed.average_gradients(D, w)) if penalties and w.size > 1 else None
-    penalty_gen = (
-        gen if w.size == 1 else torch.Generator(device).manual_seed(cfg.seed * 1_000_003 + w.rank)
-    )
-    buffer = torch.empty(cfg.log_every, len(_TRACES), device=device)  # traces between flushes
-    filled, start, wall_before = 0, time.perf_counter(), history.wall_time
+    run = prepare(G, D, sample_real, cfg, G_ema, resume)
+    inputs = dict(noise=run.noise, labels=run.labels, real=run.real)
 
-    def penalty(
-        x_real, x_fake, y_real=None, y_fake=None
-    ):  # on the plain D: double backward does not go through compile or DDP
-        if y_real is None:
-            return total_penalty(penalties, D, x_real, x_fake, penalty_gen)
-        return total_penalty(
-            penalties,
-            lambda x: D(x, y_real),
-            x_real,
-            x_fake,
-            penalty_gen,
-            D_fake=lambda x: D(x, y_fake),
-        )
+    def one_step(noise, labels, real):  # the inputs: drawn, or a CUDA graph's fixed tensors
+        return _step(run, noise, labels, real)
 
-    def autocast():  # a CUDA graph capture needs autocast's cache of cast weights off
-        return torch.autocast(
-            device.type, dtype=torch.bfloat16, enabled=cfg.bf16, cache_enabled=not cfg.cuda_graph
-        )
-
-    def noise(n):  # every process draws the global batch and keeps its slice
-        return distributed.shard(torch.randn(n, G.latent_dim, generator=gen, device=device), w)
-
-    def real(n):  # (x, y), y None unless conditional
-        drawn = sample_real(n, gen)
-        if num_classes and not isinstance(drawn, (tuple, list)):
-            raise ValueError(
-                "a conditional G needs sample_real to return (x, y), e.g. ImageData.sample_labeled"
-            )
-        x, y = drawn if num_classes else (drawn, None)
-        x = distributed.shard(x, w)
-        x = x.to(device, memory_format=memory) if x.ndim == 4 else x.to(device)
-        return x, None if y is None else distributed.shard(y, w).to(device)
-
-    def labels(n):  # class labels of a fake batch, uniform over the classes
-        if not num_classes:
-            return None
-        return distributed.shard(torch.randint(num_classes, (n,), generator=gen, device=device), w)
-
-    def one_step(
-        noise, labels, real
-    ):  # the inputs come through these three: drawn, or a CUDA graph's
-        # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
-        for i in range(cfg.k_disc):
-            keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
-            z, y_fake = noise(cfg.batch_fake), labels(cfg.batch_fake)
-            with torch.set_grad_enabled(keep_graph), autocast():
-                x_fake = _call(G_run, z, y_fake)
-            x_real, y_real = real(cfg.batch_real)
-            loss_d, logits_real, logits_fake = discriminator_step(
-                D_run,
-                opt_d,
-                loss.discriminator,
-                x_real,
-                x_fake.detach(),
-                autocast,
-                y_real,
-                y_fake,
-                penalty if penalties else None,
-                loss.clip,
-                sync_d,
-            )
-        # Generator: its samples are just another input to D; gradients flow through D into G.
-        with autocast():
-            if not cfg.reuse_fake:
-                z, y_fake = noise(cfg.batch_g), labels(cfg.batch_g)
-                x_fake = _call(G_run, z, y_fake)
-            loss_g = loss.generator(_call(D_run, x_fake, y_fake).float())
-        opt_g.zero_grad(set_to_none=True)
-        loss_g.backward()
-        opt_g.step()
-        if G_ema is not None:
-            _ema_update(G_ema, G, cfg.ema_decay)
-        with torch.no_grad():
-            return torch.stack(
-                [
-                    loss_d,
-                    loss_g,
-                    torch.sigmoid(logits_real).mean(),
-                    torch.sigmoid(logits_fake).mean(),
-                ]
-            )
-
-    inputs = dict(noise=noise, labels=labels, real=real)
     run_step = (
-        cudagraph.StepGraph(one_step, inputs, device)
+        cudagraph.StepGraph(one_step, inputs, run.device)
         if cfg.cuda_graph
         else (lambda: one_step(**inputs))
     )
+    history, traces = run.history, TraceBuffer(cfg.log_every, run.device)
+    w, start, wall_before = run.world, time.perf_counter(), history.wall_time
     bar = tqdm(
-        range(done + 1, cfg.num_steps + 1),
-        initial=done,
+        range(run.done + 1, cfg.num_steps + 1),
+        initial=run.done,
         total=cfg.num_steps,
         desc=f"train ({cfg.loss})",
         disable=not (cfg.progress and w.is_main),
     )
     for step in bar:
-        buffer[filled] = run_step()
-        filled += 1
+        traces.add(run_step())
         save = cfg.checkpoint_path is not None and (
             step % cfg.checkpoint_every == 0 or step == cfg.num_steps
         )
-        if filled == cfg.log_every or step == cfg.num_steps or save:
-            traces = distributed.mean_over_processes(buffer[:filled], w)
-            _flush(history, traces, step - filled + 1, bar)  # raises before a bad state is saved
-            filled = 0
+        if traces.full or step == cfg.num_steps or save:
+            mean = (lambda rows: distributed.mean_over_processes(rows, w)) if w.size > 1 else None
+            (bad,) = traces.flush([history], step, reduce=mean)
+            if bad is not None:
+                raise TrainingDiverged(*bad)  # before a bad state is saved
+            bar.set_postfix(
+                loss_d=f"{history.loss_d[-1]:.3f}",
+                loss_g=f"{history.loss_g[-1]:.3f}",
+                refresh=False,
+            )
         if save and w.is_main:
             history.wall_time = wall_before + time.perf_counter() - start
-            save_checkpoint(
-                _snapshot(step, cfg, G, D, opt_g, opt_d, gen, G_ema, history), cfg.checkpoint_path
-            )
+            save_checkpoint(run.state(step), cfg.checkpoint_path)
         for callback in callbacks:
             callback(step, G, D, history)
     history.wall_time = wall_before + time.perf_counter() - start
     return history
+
+
+def _step(run: Run, noise, labels, real) -> torch.Tensor:
+    """One training step: ``k_disc`` updates of D, then one of G (and G_ema); returns the traces.
+
+    The inputs come through ``noise(n)``, ``labels(n)`` and ``real(n)``, drawn fresh by the run or
+    replayed from a CUDA graph's fixed tensors, in this order.
+    """
+    cfg, loss, G_run, D_run = run.cfg, run.loss, run.G_run, run.D_run
+    penalty = run.penalty if run.penalties else None
+    sync_d = run.sync_d if run.penalties and run.world.size > 1 else None
+    # Discriminator: ascend V, i.e. descend -V = BCE(real, 1) + BCE(fake, 0), k_disc times.
+    for i in range(cfg.k_disc):
+        keep_graph = cfg.reuse_fake and i == cfg.k_disc - 1  # the G step will reuse this batch
+        z, y_fake = noise(cfg.batch_fake), labels(cfg.batch_fake)
+        with torch.set_grad_enabled(keep_graph), run.autocast():
+            x_fake = _call(G_run, z, y_fake)
+        x_real, y_real = real(cfg.batch_real)
+        loss_d, logits_real, logits_fake = discriminator_step(
+            D_run,
+            run.opt_d,
+            loss.discriminator,
+            x_real,
+            x_fake.detach(),
+            run.autocast,
+            y_real,
+            y_fake,
+            penalty,
+            loss.clip,
+            sync_d,
+        )
+    # Generator: its samples are just another input to D; gradients flow through D into G.
+    with run.autocast():
+        if not cfg.reuse_fake:
+            z, y_fake = noise(cfg.batch_g), labels(cfg.batch_g)
+            x_fake = _call(G_run, z, y_fake)
+        loss_g = loss.generator(_call(D_run, x_fake, y_fake).float())
+    run.opt_g.zero_grad(set_to_none=True)
+    loss_g.backward()
+    run.opt_g.step()
+    if run.G_ema is not None:
+        _ema_update(run.G_ema, run.G, cfg.ema_decay)
+    with torch.no_grad():
+        d_real, d_fake = torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()
+        return torch.stack([loss_d, loss_g, d_real, d_fake])

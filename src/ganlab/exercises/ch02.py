@@ -102,7 +102,8 @@ def check_bce(fn) -> Check:
         if np.isclose(value, _reference_bce(logits, 1 - labels), rtol=1e-4):
             return Check(
                 False,
-                "swapped labels: −log σ(l) belongs to label 1 (real), −log(1 − σ(l)) to label 0 (fake)",
+                "swapped labels: −log σ(l) belongs to label 1 (real), −log(1 − σ(l)) to label 0 "
+                "(fake)",
             )
         return Check(
             False,
@@ -121,17 +122,17 @@ def check_bce(fn) -> Check:
         return Check(
             False,
             f"right on ordinary logits, but your loss is {value} for logits like ±200: "
-            "sigmoid-then-log overflows, because σ(l) rounds to exactly 0 or 1 in float32 and log 0 = −inf. "
-            "Use −log σ(l) = softplus(−l) = max(−l, 0) + log1p(exp(−|l|)) and "
-            "−log(1 − σ(l)) = softplus(l)",
+            "sigmoid-then-log overflows, because σ(l) rounds to exactly 0 or 1 in float32 and log "
+            "0 = −inf. Use −log σ(l) = softplus(−l) = max(−l, 0) + log1p(exp(−|l|)) and −log(1 − "
+            "σ(l)) = softplus(l)",
         )
     if not np.isclose(value, expected, rtol=1e-4):
         clamped = float(
             F.binary_cross_entropy(torch.sigmoid(big_logits), big_labels)
         )  # float32, as in training
         hint = (
-            " That is what F.binary_cross_entropy on probabilities gives: it clamps log at −100, so the loss "
-            "stops growing and its gradient is zero exactly where D is most wrong."
+            " That is what F.binary_cross_entropy on probabilities gives: it clamps log at −100, "
+            "so the loss stops growing and its gradient is zero exactly where D is most wrong."
             if np.isclose(value, clamped, rtol=1e-3)
             else ""
         )
@@ -144,8 +145,9 @@ def check_bce(fn) -> Check:
     if grad is None:
         return Check(
             False,
-            "the value is right, but gradients do not reach the logits: compute the loss with torch "
-            "operations on the tensor you are given (no .item(), numpy or torch.tensor(...) copies)",
+            "the value is right, but gradients do not reach the logits: compute the loss with "
+            "torch operations on the tensor you are given (no .item(), numpy or torch.tensor(...) "
+            "copies)",
         )
     expected_grad = (torch.sigmoid(big_logits.double()) - big_labels.double()) / len(big_logits)
     grad = grad.double()
@@ -153,8 +155,8 @@ def check_bce(fn) -> Check:
         return Check(
             False,
             "the value is right, but the gradient contains NaN or inf. A usual cause: torch.where "
-            "with a naive branch (log of sigmoid) — both branches are differentiated, and 0·inf = NaN. "
-            "Use a formula that is finite everywhere, e.g. softplus",
+            "with a naive branch (log of sigmoid) — both branches are differentiated, and 0·inf = "
+            "NaN. Use a formula that is finite everywhere, e.g. softplus",
         )
     if not torch.allclose(grad, expected_grad, rtol=1e-3, atol=1e-7):
         return Check(
@@ -170,8 +172,8 @@ def check_bce(fn) -> Check:
     if not np.isclose(value, _reference_bce(logits, soft_labels), rtol=1e-4, atol=1e-6):
         return Check(
             False,
-            "right for labels 0 and 1, but labels may be soft (0.9 with one-sided label smoothing): "
-            "use y·softplus(−l) + (1 − y)·softplus(l), not a branch on the label",
+            "right for labels 0 and 1, but labels may be soft (0.9 with one-sided label "
+            "smoothing): use y·softplus(−l) + (1 − y)·softplus(l), not a branch on the label",
         )
     return Check(
         True,
@@ -181,9 +183,11 @@ def check_bce(fn) -> Check:
 
 
 def check_smoothed_optimum(fn) -> Check:
-    """Check ``fn(p_data, p_g, alpha) -> D*`` for one-sided label smoothing (real label ``alpha``, fake label 0).
+    """Check ``fn(p_data, p_g, alpha) -> D*`` for one-sided label smoothing (real label ``alpha``,
+    fake label 0).
 
-    ``p_data`` and ``p_g`` are arrays of density values at some points; ``alpha`` is a number in (0, 1].
+    ``p_data`` and ``p_g`` are arrays of density values at some points; ``alpha`` is a number in (0,
+    1].
     """
     rng = np.random.default_rng(2)
     a, b = rng.uniform(0.01, 2.0, 200), rng.uniform(0.01, 2.0, 200)
@@ -221,10 +225,11 @@ def check_smoothed_optimum(fn) -> Check:
         return Check(
             False,
             "α·p_data / (α·p_data + p_g) treats α as a prior weight; the real term is "
-            "p_data·[α log y + (1 − α) log(1 − y)]: collect the coefficients of log y and log(1 − y)",
+            "p_data·[α log y + (1 − α) log(1 − y)]: collect the coefficients of log y and log(1 − "
+            "y)",
         )
     return Check(
         False,
-        "not the optimum: write the pointwise objective as A·log y + B·log(1 − y), collect A and B, "
-        "and use y* = A / (A + B)",
+        "not the optimum: write the pointwise objective as A·log y + B·log(1 − y), collect A and "
+        "B, and use y* = A / (A + B)",
     )

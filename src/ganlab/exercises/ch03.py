@@ -22,7 +22,8 @@ def _pair(out, n: int, what: str):
 
 
 def check_simultaneous_step(fn) -> Check:
-    """Check ``fn(x, y, lr) -> (x_new, y_new)``: one simultaneous gradient step on ``min_x max_y x·y``.
+    """Check ``fn(x, y, lr) -> (x_new, y_new)``: one simultaneous gradient step on
+    ``min_x max_y x·y``.
 
     ``x`` and ``y`` are arrays of the same shape (many starting points at once), ``lr`` a float.
     """
@@ -38,12 +39,13 @@ def check_simultaneous_step(fn) -> Check:
         ((x - lr * y, y + lr * x), None),
         (
             (x - lr * y, y + lr * (x - lr * y)),
-            "that is the *alternating* step: y used the updated x. In a simultaneous step both players "
-            "use the old point",
+            "that is the *alternating* step: y used the updated x. In a simultaneous step both "
+            "players use the old point",
         ),
         (
             (x - lr * y, y - lr * x),
-            "y descends x·y too: the maximising player takes a gradient *ascent* step, y + lr·∂(xy)/∂y",
+            "y descends x·y too: the maximising player takes a gradient *ascent* step, y + "
+            "lr·∂(xy)/∂y",
         ),
         (
             (x + lr * y, y + lr * x),
@@ -103,7 +105,8 @@ def check_dirac_field(fn) -> Check:
         (
             psi * expit(-psi * theta),
             None,
-            "that d_theta is the non-saturating generator's (−log D(θ)); here G descends V itself: ψ·σ(θψ)",
+            "that d_theta is the non-saturating generator's (−log D(θ)); here G descends V itself: "
+            "ψ·σ(θψ)",
         ),
         (
             -psi * s,

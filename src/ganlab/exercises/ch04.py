@@ -22,7 +22,8 @@ def check_optimal_discriminator(fn) -> Check:
     if np.allclose(out, expected, atol=1e-8):
         return Check(
             True,
-            "right: D*(x) = p_data(x) / (p_data(x) + p_g(x)), the maximiser of a·log y + b·log(1 − y)",
+            "right: D*(x) = p_data(x) / (p_data(x) + p_g(x)), the maximiser of a·log y + b·log(1 − "
+            "y)",
         )
     if np.allclose(out, 1 - expected, atol=1e-8):
         return Check(
@@ -44,7 +45,9 @@ def check_optimal_discriminator(fn) -> Check:
 
 
 def check_jsd(fn) -> Check:
-    """Check ``fn(p, q) -> JSD(p‖q)`` in nats for discrete distributions given as probability vectors."""
+    """Check ``fn(p, q) -> JSD(p‖q)`` in nats for discrete distributions given as probability
+    vectors.
+    """
     rng = np.random.default_rng(1)
     p, q = rng.dirichlet(np.ones(10)), rng.dirichlet(np.ones(10))
     m = 0.5 * (p + q)

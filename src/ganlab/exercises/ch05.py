@@ -127,7 +127,9 @@ def _flat(module) -> torch.Tensor:
 
 
 def _setup():
-    """A tiny seeded G and D with stale gradients (as after a previous G step), SGD optimizers, and data."""
+    """A tiny seeded G and D with stale gradients (as after a previous G step), SGD optimizers, and
+    data.
+    """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(5)
         G, D = MLPGenerator(2, 1, hidden=8, depth=1), MLPDiscriminator(1, hidden=8, depth=1)
@@ -141,7 +143,9 @@ def _setup():
 
 
 def _run(step_fn, G, D, x_real, z_d, z_g, **mistake):
-    """Apply ``step_fn`` (or the reference with ``mistake``) to copies; return (G, D, backward passes into G)."""
+    """Apply ``step_fn`` (or the reference with ``mistake``) to copies; return (G, D, backward
+    passes into G).
+    """
     G_old, D_old = G, D
     G, D = copy.deepcopy(G), copy.deepcopy(D)
     for new, old in zip(
@@ -162,12 +166,13 @@ def _run(step_fn, G, D, x_real, z_d, z_g, **mistake):
 
 
 def check_training_step(fn) -> Check:
-    """Check ``fn(G, D, opt_g, opt_d, x_real, z_d, z_g)``: one alternating step, updating G and D in place.
+    """Check ``fn(G, D, opt_g, opt_d, x_real, z_d, z_g)``: one alternating step, updating G and D in
+    place.
 
     The step must: clear D's gradients; compute ``discriminator_bce(D(x_real), D(x_fake))`` with
     ``x_fake = G(z_d)`` detached; step ``opt_d``; clear G's gradients; compute the non-saturating
-    loss ``generator_nonsaturating(D(G(z_g)))``; step ``opt_g`` (and only ``opt_g``). The check runs it
-    on a tiny seeded G and D whose ``.grad`` still holds the previous step's gradients.
+    loss ``generator_nonsaturating(D(G(z_g)))``; step ``opt_g`` (and only ``opt_g``). The check runs
+    it on a tiny seeded G and D whose ``.grad`` still holds the previous step's gradients.
     """
     G0, D0, x_real, z_d, z_g = _setup()
     g_ref, d_ref, _ = _run(None, G0, D0, x_real, z_d, z_g)
@@ -184,13 +189,13 @@ def check_training_step(fn) -> Check:
             return Check(
                 False,
                 "the updates are right, but D's loss was also backpropagated into G: detach x_fake "
-                "in the D step (or build it under torch.no_grad()). As written it wastes a backward "
-                "pass through G, and becomes a bug the day G's gradients are not cleared",
+                "in the D step (or build it under torch.no_grad()). As written it wastes a "
+                "backward pass through G, and becomes a bug the day G's gradients are not cleared",
             )
         return Check(
             True,
-            "right: D step on detached fakes with fresh gradients, then a G step whose gradient flows "
-            "through D, updating only G",
+            "right: D step on detached fakes with fresh gradients, then a G step whose gradient "
+            "flows through D, updating only G",
         )
     if close(g_out, _flat(G0)) and close(d_out, _flat(D0)):
         return Check(

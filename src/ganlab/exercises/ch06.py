@@ -1,4 +1,6 @@
-"""Chapter 6 self-checks: the generator's gradient at the logit, for the minimax and non-saturating losses."""
+"""Chapter 6 self-checks: the generator's gradient at the logit, for the minimax and non-saturating
+losses.
+"""
 
 from __future__ import annotations
 
@@ -23,7 +25,9 @@ def _logit_gradient(loss: str, d: np.ndarray) -> np.ndarray:
 
 
 def _d_gradient(loss: str, d: np.ndarray) -> np.ndarray:
-    """``∂ℓ/∂D``: the derivative with respect to D(G(z)) instead of the logit (no sigmoid factor)."""
+    """``∂ℓ/∂D``: the derivative with respect to D(G(z)) instead of the logit (no sigmoid
+    factor).
+    """
     return -1.0 / (1.0 - d) if loss == "minimax" else -1.0 / d
 
 
@@ -32,10 +36,11 @@ def _loss_value(loss: str, d: np.ndarray) -> np.ndarray:
 
 
 def check_generator_gradient(fn, loss: str = "minimax") -> Check:
-    """Check ``fn(logits) -> ∂ℓ/∂l`` for one sample's generator loss ``loss``, elementwise on an array.
+    """Check ``fn(logits) -> ∂ℓ/∂l`` for one sample's generator loss ``loss``, elementwise on an
+    array.
 
-    ``loss`` is ``"minimax"`` (``ℓ = log(1 − D(G(z)))``) or ``"nonsaturating"`` (``ℓ = −log D(G(z))``),
-    with ``D(G(z)) = σ(l)``.
+    ``loss`` is ``"minimax"`` (``ℓ = log(1 − D(G(z)))``) or ``"nonsaturating"``
+    (``ℓ = −log D(G(z))``), with ``D(G(z)) = σ(l)``.
     """
     choice("loss", loss, list(_LOSSES))
     logits = np.linspace(-6.0, 6.0, 49)
@@ -78,8 +83,9 @@ def check_generator_gradient(fn, loss: str = "minimax") -> Check:
 
 
 def check_gradient_ratio(fn) -> Check:
-    """Check ``fn(d_fake) -> |∂ℓ_NS/∂l| / |∂ℓ_MM/∂l|``, the factor by which the non-saturating loss's
-    gradient exceeds the minimax one, as a function of ``D(G(z))`` in (0, 1), elementwise."""
+    """Check ``fn(d_fake) -> |∂ℓ_NS/∂l| / |∂ℓ_MM/∂l|``, the factor by which the non-saturating
+    loss's gradient exceeds the minimax one, as a function of ``D(G(z))`` in (0, 1), elementwise.
+    """
     d = np.concatenate([np.logspace(-6, -1, 11), np.linspace(0.2, 0.95, 16)])
     out, error = _call(fn, d)
     if error is not None:
@@ -103,7 +109,8 @@ def check_gradient_ratio(fn) -> Check:
     if np.allclose(out, -expected, rtol=1e-8):
         return Check(
             False,
-            "a ratio of magnitudes is positive; both derivatives are negative, so their ratio is too",
+            "a ratio of magnitudes is positive; both derivatives are negative, so their ratio is "
+            "too",
         )
     if np.allclose(out, 1.0 / d, rtol=1e-8):
         return Check(

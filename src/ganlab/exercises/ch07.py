@@ -1,4 +1,6 @@
-"""Chapter 7 self-checks: counting captured modes, and diagnosing a failed run from its measurements."""
+"""Chapter 7 self-checks: counting captured modes, and diagnosing a failed run from its
+measurements.
+"""
 
 from __future__ import annotations
 
@@ -37,9 +39,9 @@ def _coverage_cases():
 def check_mode_coverage(fn) -> Check:
     """Check ``fn(samples, centers, std) -> (modes_captured, high_quality_share)``.
 
-    ``samples`` is ``(N, 2)``, ``centers`` ``(K, 2)``, ``std`` the common standard deviation. A sample
-    is of high quality within 3 std of its nearest center; a mode is captured with at least one
-    high-quality sample (the VEEGAN / PacGAN protocol).
+    ``samples`` is ``(N, 2)``, ``centers`` ``(K, 2)``, ``std`` the common standard deviation. A
+    sample is of high quality within 3 std of its nearest center; a mode is captured with at least
+    one high-quality sample (the VEEGAN / PacGAN protocol).
     """
     for samples, centers, std, modes, share in _coverage_cases():
         try:
@@ -56,7 +58,8 @@ def check_mode_coverage(fn) -> Check:
         if np.isclose(got_share, share * len(samples)):
             return Check(
                 False,
-                "the high-quality share is a fraction of all samples, in [0, 1]: divide the count by N",
+                "the high-quality share is a fraction of all samples, in [0, 1]: divide the count "
+                "by N",
             )
         dist = np.linalg.norm(samples[:, None] - centers[None], axis=2)  # (N, K)
         d_min, nearest = dist.min(axis=1), dist.argmin(axis=1)
@@ -87,7 +90,8 @@ def check_mode_coverage(fn) -> Check:
         )
     return Check(
         True,
-        "right: high quality = within 3 std of the nearest mode; captured = at least one such sample",
+        "right: high quality = within 3 std of the nearest mode; captured = at least one such "
+        "sample",
     )
 
 
@@ -100,25 +104,30 @@ _QUIZ = {
     "E": "mode_collapse",
 }
 _HINTS = {
-    "healthy": "settled traces near 1/2 mean little alone; here they come with every mode captured and many "
-    "high-quality samples",
-    "mode_collapse": "compare the modes captured with the high-quality share: the samples are precise, "
-    "but they sit on very few modes",
-    "oscillation": "look at D(x) and D(G(z)) together: both move a lot, in bursts, and D stays ahead "
-    "(D(x) > D(G(z))) most of the time",
-    "d_too_strong": "D(G(z)) is pinned near 0 and the gradient norm reaching G is almost zero: G cannot move",
-    "d_too_weak": "D(x) stays near 1/2 and D(G(z)) is as high or higher: D rates the fakes at least as real "
-    "as the data, yet no sample is of high quality",
+    "healthy": "settled traces near 1/2 mean little alone; here they come with every mode captured "
+    "and many high-quality samples",
+    "mode_collapse": "compare the modes captured with the high-quality share: the samples are "
+    "precise, but they sit on very few modes",
+    "oscillation": "look at D(x) and D(G(z)) together: both move a lot, in bursts, and D stays "
+    "ahead (D(x) > D(G(z))) most of the time",
+    "d_too_strong": "D(G(z)) is pinned near 0 and the gradient norm reaching G is almost zero: G "
+    "cannot move",
+    "d_too_weak": "D(x) stays near 1/2 and D(G(z)) is as high or higher: D rates the fakes at "
+    "least as real as the data, yet no sample is of high quality",
 }
 
 
 def diagnosis_quiz(comparison, seed: int = 0) -> dict:
-    """The quiz runs: ``{letter: Run}`` with one run of each setting for ``seed``, setting names hidden."""
+    """The quiz runs: ``{letter: Run}`` with one run of each setting for ``seed``, setting names
+    hidden.
+    """
     return {letter: comparison.get(name, seed) for letter, name in _QUIZ.items()}
 
 
 def check_diagnosis(answers) -> Check:
-    """Check ``answers``, a dict ``{"A": name, ..., "E": name}`` of failure-setting names for the quiz runs."""
+    """Check ``answers``, a dict ``{"A": name, ..., "E": name}`` of failure-setting names for the
+    quiz runs.
+    """
     if not isinstance(answers, dict):
         return Check(
             False,

@@ -36,8 +36,9 @@ def check_conv_transpose_size(fn) -> Check:
         if out == size * stride:
             return Check(
                 False,
-                f"for {args} you give size × stride = {out}; right for the DCGAN's (4, 2, 1) layers "
-                f"only. Count how far the last kernel placement reaches: expected {expected}",
+                f"for {args} you give size × stride = {out}; right for the DCGAN's (4, 2, 1) "
+                "layers only. Count how far the last kernel placement reaches: expected "
+                f"{expected}",
             )
         return Check(
             False,
@@ -50,7 +51,9 @@ def check_conv_transpose_size(fn) -> Check:
 
 
 def check_generator_params(fn) -> Check:
-    """Check ``fn(latent_dim, channels, image_size, width) -> number of parameters of DCGANGenerator``."""
+    """Check
+    ``fn(latent_dim, channels, image_size, width) -> number of parameters of DCGANGenerator``.
+    """
     from ..models import (
         DCGANGenerator,
     )  # imported here: the exercises must not load the models on import

@@ -10,7 +10,9 @@ __all__ = ["check_hellinger_conjugate", "check_kl_critic"]
 
 
 def check_hellinger_conjugate(fn) -> Check:
-    """Check ``fn(t) -> f*(t)`` for the squared Hellinger ``f(u) = (√u − 1)²``, on an array of ``t < 1``."""
+    """Check ``fn(t) -> f*(t)`` for the squared Hellinger ``f(u) = (√u − 1)²``, on an array of
+    ``t < 1``.
+    """
     t = np.concatenate([np.linspace(-20.0, 0.95, 60), [0.0, 0.5]])
     out, error = _call(fn, t)
     if error is not None:
@@ -56,7 +58,9 @@ def check_hellinger_conjugate(fn) -> Check:
 
 
 def check_kl_critic(fn) -> Check:
-    """Check ``fn(r) -> T*`` for the KL divergence, ``f(u) = u log u``, on an array of ratios ``r = p/q > 0``."""
+    """Check ``fn(r) -> T*`` for the KL divergence, ``f(u) = u log u``, on an array of ratios
+    ``r = p/q > 0``.
+    """
     r = np.concatenate([np.geomspace(1e-3, 1e3, 50), [1.0, np.e]])
     out, error = _call(fn, r)
     if error is not None:

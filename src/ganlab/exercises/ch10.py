@@ -10,7 +10,9 @@ __all__ = ["check_w1_uniform", "check_linear_critic_penalty", "check_penalised_s
 
 
 def check_w1_uniform(fn) -> Check:
-    """Check ``fn(theta) -> W1(U[0, 1], U[0, theta])`` for ``theta > 0`` (arrays of theta in, same shape out)."""
+    """Check ``fn(theta) -> W1(U[0, 1], U[0, theta])`` for ``theta > 0`` (arrays of theta in, same
+    shape out).
+    """
     theta = np.array([0.1, 0.5, 0.9, 1.0, 1.5, 2.0, 4.0])
     expected = np.abs(1.0 - theta) / 2
     out, error = _call(fn, theta)
@@ -48,7 +50,9 @@ def check_w1_uniform(fn) -> Check:
 
 
 def check_linear_critic_penalty(fn) -> Check:
-    """Check ``fn(w) -> E[(‖∇f(x̂)‖ − 1)²]`` for the linear critic ``f(x) = w·x + b`` (``w`` a 1D array)."""
+    """Check ``fn(w) -> E[(‖∇f(x̂)‖ − 1)²]`` for the linear critic ``f(x) = w·x + b`` (``w`` a 1D
+    array).
+    """
     cases = [
         np.array([0.3, -0.4]),
         np.array([2.0]),
@@ -101,8 +105,10 @@ def check_linear_critic_penalty(fn) -> Check:
 
 
 def check_penalised_slope(fn) -> Check:
-    """Check ``fn(delta, lam) -> s*``, the best slope ``s > 0`` of ``f(x) = s·x`` for two distributions whose
-    means differ by ``delta > 0``, when the critic maximises ``s·delta − lam·(s − 1)²``."""
+    """Check ``fn(delta, lam) -> s*``, the best slope ``s > 0`` of ``f(x) = s·x`` for two
+    distributions whose means differ by ``delta > 0``, when the critic maximises
+    ``s·delta − lam·(s − 1)²``.
+    """
     cases = [(2.0, 10.0), (1.0, 10.0), (0.5, 1.0), (3.0, 2.0), (4.0, 0.5)]
     for delta, lam in cases:
         expected = 1.0 + delta / (2 * lam)
@@ -129,7 +135,8 @@ def check_penalised_slope(fn) -> Check:
             return Check(False, f"{where} wrong sign: the gain s·delta pulls s above 1, not below")
         return Check(
             False,
-            f"{where} expected {expected:.6g}, got {value:.6g}: set d/ds [s·delta − lam·(s − 1)²] = 0",
+            f"{where} expected {expected:.6g}, got {value:.6g}: set d/ds [s·delta − lam·(s − 1)²] "
+            "= 0",
         )
     return Check(
         True, "right: s* = 1 + delta/(2λ), so the critic overestimates W1 = delta by a factor s*"

@@ -1,4 +1,6 @@
-"""Chapter 11 self-checks: the projection discriminator's logit and the spectral norm by power iteration."""
+"""Chapter 11 self-checks: the projection discriminator's logit and the spectral norm by power
+iteration.
+"""
 
 from __future__ import annotations
 
@@ -10,7 +12,9 @@ __all__ = ["check_projection_logit", "check_spectral_norm"]
 
 
 def _projection_case(seed: int = 0):
-    """Features φ (N, F), the last layer ψ (weights w (F,), bias b), class vectors E (K, F), labels y (N,)."""
+    """Features φ (N, F), the last layer ψ (weights w (F,), bias b), class vectors E (K, F), labels
+    y (N,).
+    """
     rng = np.random.default_rng(seed)
     n, f, k = 12, 6, 4
     phi, w, b = rng.normal(size=(n, f)), rng.normal(size=f), float(rng.normal())
@@ -77,7 +81,9 @@ def _with_singular_values(rows: int, cols: int, sigmas, seed: int) -> np.ndarray
 
 
 def check_spectral_norm(fn) -> Check:
-    """Check ``fn(W) -> σ_max(W)``, the largest singular value of a 2-D array ``W`` (any shape), to 0.1 %."""
+    """Check ``fn(W) -> σ_max(W)``, the largest singular value of a 2-D array ``W`` (any shape), to
+    0.1 %.
+    """
     cases = [
         ("a 2×2 upper-triangular matrix", np.array([[1.0, 4.0], [0.0, 1.0]])),
         ("a 6×4 matrix", _with_singular_values(6, 4, [3.0, 1.0, 0.5, 0.2], seed=1)),

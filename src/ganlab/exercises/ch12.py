@@ -12,7 +12,9 @@ __all__ = ["check_collapsed_samples", "check_goal_met"]
 
 
 def _scores(x: np.ndarray, centers: np.ndarray, stds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """For points ``x`` (N, dim): index of the nearest mode (N,) and whether each is within 3 std of it (N,)."""
+    """For points ``x`` (N, dim): index of the nearest mode (N,) and whether each is within 3 std of
+    it (N,).
+    """
     dist = np.linalg.norm(x[:, None, :] - centers[None, :, :], axis=2)  # (N, K)
     nearest = dist.argmin(axis=1)
     return nearest, dist[np.arange(len(x)), nearest] <= 3 * stds[nearest]
@@ -69,8 +71,8 @@ def check_collapsed_samples(fn) -> Check:
                 return Check(
                     False,
                     f"for {name}, {share:.1%} of your points lie farther than 3 std from the mode. "
-                    f"Even the real data do that: a 2-D Gaussian puts exp(-4.5) = {gaussian:.1%} of "
-                    "its mass beyond 3 std. A collapsed generator is narrower than the mode: "
+                    f"Even the real data do that: a 2-D Gaussian puts exp(-4.5) = {gaussian:.1%} "
+                    "of its mass beyond 3 std. A collapsed generator is narrower than the mode: "
                     "shrink the spread (e.g. 0.5 std) or put every point on the center",
                 )
     return Check(
@@ -88,7 +90,8 @@ def _upper_median(values):
     return sorted(values)[len(values) // 2]
 
 
-# (modes per seed, HQ fraction per seed, modes of the mixture): each row separates the right rule from a wrong one
+# (modes per seed, HQ fraction per seed, modes of the mixture): each row separates the right rule
+# from a wrong one
 _GOAL_CASES = [
     ([25, 25, 25, 25, 25], [0.95, 0.96, 0.94, 0.95, 0.97], 25),  # every seed meets it
     ([25, 25, 25, 20, 18], [0.95, 0.93, 0.92, 0.95, 0.94], 25),  # median 25 modes; the mean is 22.6
@@ -108,7 +111,8 @@ _GOAL_CASES = [
 _GOAL_MISTAKES = [
     (
         lambda m, h, n: bool(np.median(m) == n and np.median(h) >= 90),
-        "you compare the HQ share with 90, but it is a fraction in [0, 1]: the goal is a median of at least 0.9",
+        "you compare the HQ share with 90, but it is a fraction in [0, 1]: the goal is a median of "
+        "at least 0.9",
     ),
     (
         lambda m, h, n: bool(np.median(m) == 25 and np.median(h) >= 0.9),
@@ -124,8 +128,8 @@ _GOAL_MISTAKES = [
     ),
     (
         lambda m, h, n: bool(_upper_median(m) == n and _upper_median(h) >= 0.9),
-        "with an even number of seeds the median is the mean of the two middle values (np.median does "
-        "that); sorted(values)[n // 2] is the upper one",
+        "with an even number of seeds the median is the mean of the two middle values (np.median "
+        "does that); sorted(values)[n // 2] is the upper one",
     ),
     (
         lambda m, h, n: bool(np.median(m) == n and np.median(h) > 0.9),

@@ -1,7 +1,9 @@
-"""Networks: small MLPs for the toy mixtures, and the DCGAN pair for images (Radford et al. 2016).
+"""Networks: small MLPs for the toy mixtures, and the DCGAN pair for images (Radford et al. 2016);
+and drawing from them (:mod:`.sampling`: ``generate``, ``render``, ``fixed_noise``, and ``frozen``,
+which every observer uses to look at a model without changing it).
 
-The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the
-losses use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
+The discriminator returns a *logit* ``l`` (``D(x) = sigmoid(l)``), never a probability: the losses
+use ``binary_cross_entropy_with_logits``, which stays finite where ``log(sigmoid)`` would not.
 
 The GAN variants of Part III are keyword-only options of the same classes, all off by default (a
 model built without them has the same layers, seeded weights and ``hparams`` as before; an option
@@ -31,7 +33,7 @@ from .convnets import (
     dcgan_init,
 )
 from .mlp import MLPDiscriminator, MLPGenerator, toy_gan
-from .sampling import fixed_noise, generate, render, sample_class, unchanged_buffers
+from .sampling import fixed_noise, frozen, generate, render, sample_class
 
 __all__ = [
     "CONDITIONINGS",
@@ -47,8 +49,8 @@ __all__ = [
     "MLPGenerator",
     "toy_gan",
     "fixed_noise",
+    "frozen",
     "generate",
     "render",
     "sample_class",
-    "unchanged_buffers",
 ]

@@ -1,4 +1,6 @@
-"""What the MLP and DCGAN models share: their options (conditioning, spectral norm) and label checks."""
+"""What the MLP and DCGAN models share: their options (conditioning, spectral norm) and label
+checks.
+"""
 
 from __future__ import annotations
 
@@ -27,7 +29,9 @@ def _check_options(num_classes: int | None, conditioning: str = "concat") -> Non
 def _options(
     num_classes=None, conditioning=None, spectral_norm=False, batchnorm=True, attention_at=None
 ) -> dict:
-    """The options that are on, for ``hparams`` (a plain model's ``hparams`` stay as they always were)."""
+    """The options that are on, for ``hparams`` (a plain model's ``hparams`` stay as they always
+    were).
+    """
     options = {} if num_classes is None else dict(num_classes=num_classes)
     if num_classes is not None and conditioning is not None:
         options["conditioning"] = conditioning
@@ -41,7 +45,9 @@ def _options(
 
 
 def _spectral_norm(module: nn.Module) -> None:
-    """Spectrally normalise every Linear, Conv2d and ConvTranspose2d inside ``module`` (in place)."""
+    """Spectrally normalise every Linear, Conv2d and ConvTranspose2d inside ``module`` (in
+    place).
+    """
     for m in list(module.modules()):
         if isinstance(m, (nn.Linear, nn.Conv2d, nn.ConvTranspose2d)):
             parametrizations.spectral_norm(
@@ -50,15 +56,19 @@ def _spectral_norm(module: nn.Module) -> None:
 
 
 def _init_projection(embed: nn.Embedding, spectral_norm: bool) -> None:
-    """The projection's class vectors start small, N(0, 0.02) (D's init scale), so D starts nearly unconditional;
-    with spectral norm they are normalised too (y ↦ e_y is a linear map of the one-hot y), as by Miyato & Koyama."""
+    """The projection's class vectors start small, N(0, 0.02) (D's init scale), so D starts nearly
+    unconditional; with spectral norm they are normalised too (y ↦ e_y is a linear map of the
+    one-hot y), as by Miyato & Koyama.
+    """
     nn.init.normal_(embed.weight, 0.0, 0.02)
     if spectral_norm:
         parametrizations.spectral_norm(embed)
 
 
 def _labels(model: str, y, n: int, num_classes: int | None) -> torch.Tensor | None:
-    """Check the labels given to a forward pass: (n,) integers for a conditional model, None otherwise."""
+    """Check the labels given to a forward pass: (n,) integers for a conditional model, None
+    otherwise.
+    """
     if num_classes is None:
         if y is not None:
             raise ValueError(
@@ -68,7 +78,8 @@ def _labels(model: str, y, n: int, num_classes: int | None) -> torch.Tensor | No
         return None
     if y is None:
         raise ValueError(
-            f"{model} is conditional (num_classes={num_classes}): pass integer labels y of shape ({n},)"
+            f"{model} is conditional (num_classes={num_classes}): pass integer labels y of shape "
+            f"({n},)"
         )
     if (
         not isinstance(y, torch.Tensor)
@@ -82,7 +93,8 @@ def _labels(model: str, y, n: int, num_classes: int | None) -> torch.Tensor | No
             else type(y).__name__
         )
         raise ValueError(f"{model} expects integer labels y of shape ({n},), got a {got}")
-    # checked on the CPU only: on a GPU the check would stall every step (the embedding lookup still fails there)
+    # checked on the CPU only: on a GPU the check would stall every step (the embedding lookup still
+    # fails there)
     if y.device.type == "cpu" and n and (y.min() < 0 or y.max() >= num_classes):
         raise ValueError(
             f"labels y must be in 0..{num_classes - 1}, got values from {y.min()} to {y.max()}"

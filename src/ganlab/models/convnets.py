@@ -28,7 +28,9 @@ def _check_image(image_size: int, channels: int, width: int) -> int:
 
 
 def attention_sides(image_size: int) -> tuple[int, ...]:
-    """The feature-map sides where a DCGAN of ``image_size`` can take self-attention: 16 ≤ side < image_size."""
+    """The feature-map sides where a DCGAN of ``image_size`` can take self-attention: 16 ≤ side <
+    image_size.
+    """
     return tuple(2**k for k in range(4, 8) if 2**k < image_size)
 
 
@@ -52,7 +54,9 @@ def _check_attention(attention_at: int | None, image_size: int) -> None:
 
 
 def dcgan_init(module: nn.Module) -> None:
-    """Radford et al.'s initialisation: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02), shift 0."""
+    """Radford et al.'s initialisation: conv weights ~ N(0, 0.02); batch-norm scale ~ N(1, 0.02),
+    shift 0.
+    """
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d)):
         nn.init.normal_(module.weight, 0.0, 0.02)
     elif isinstance(module, nn.BatchNorm2d):
@@ -84,7 +88,9 @@ class SelfAttention(nn.Module):
         )  # a 0-dim scalar: under bf16 autocast the output stays bf16
 
     def attention(self, x: torch.Tensor) -> torch.Tensor:
-        """The map ``β``: ``(B, H·W, H·W)``, row ``j`` the weights over positions ``i``; rows sum to 1."""
+        """The map ``β``: ``(B, H·W, H·W)``, row ``j`` the weights over positions ``i``; rows sum to
+        1.
+        """
         f, g = self.f(x).flatten(2), self.g(x).flatten(2)  # (B, C/8, HW)
         return torch.softmax(g.transpose(1, 2) @ f, dim=-1)  # [j, i] = softmax_i(g(x_j) · f(x_i))
 
@@ -97,7 +103,8 @@ class SelfAttention(nn.Module):
         o = F.scaled_dot_product_attention(
             q, k, v, scale=1.0
         )  # (B, HW, C); SAGAN does not scale by 1/sqrt(C/8)
-        # (B, C, H, W) in x's memory layout (empty_like keeps it): the layers after run as without the block
+        # (B, C, H, W) in x's memory layout (empty_like keeps it): the layers after run as without
+        # the block
         o = torch.empty_like(x).copy_(o.transpose(1, 2).reshape(B, C, H, W))
         return x + self.gamma * o
 
@@ -170,7 +177,8 @@ class DCGANGenerator(nn.Module):
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         if z.shape[1:] not in ((self.latent_dim,), (self.latent_dim, 1, 1)):
             raise ValueError(
-                f"DCGANGenerator expects noise of shape (N, {self.latent_dim}), got {tuple(z.shape)}"
+                f"DCGANGenerator expects noise of shape (N, {self.latent_dim}), got "
+                f"{tuple(z.shape)}"
             )
         y = _labels("DCGANGenerator", y, len(z), self.num_classes)
         if y is not None:  # (N, latent_dim + label_dim): [z, e_y] as one 1x1 "image"
@@ -282,9 +290,9 @@ def dcgan(
 ):
     """A seeded ``(G, D)`` DCGAN pair for ``channels × image_size × image_size`` images.
 
-    Options: ``num_classes`` makes both conditional (D with ``conditioning``); ``spectral_norm`` on D
-    (SN-GAN) and ``spectral_norm_G`` on G too (SAGAN); ``batchnorm_D=False`` drops D's batch norms;
-    ``attention_at`` puts self-attention in both at that feature-map side (SAGAN).
+    Options: ``num_classes`` makes both conditional (D with ``conditioning``); ``spectral_norm`` on
+    D (SN-GAN) and ``spectral_norm_G`` on G too (SAGAN); ``batchnorm_D=False`` drops D's batch
+    norms; ``attention_at`` puts self-attention in both at that feature-map side (SAGAN).
     """
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)

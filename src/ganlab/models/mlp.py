@@ -1,4 +1,6 @@
-"""Small MLPs for the toy mixtures: ``MLPGenerator``, ``MLPDiscriminator`` and the seeded pair ``toy_gan``."""
+"""Small MLPs for the toy mixtures: ``MLPGenerator``, ``MLPDiscriminator`` and the seeded pair
+``toy_gan``.
+"""
 
 from __future__ import annotations
 
