@@ -43,8 +43,11 @@ def _stub(*args):
     raise NotImplementedError  # replace with your answer
 
 
+VALUE_CHECKS = {"check_diagnosis", "check_relu_atom"}  # these take a value, not a function
+
+
 @pytest.mark.parametrize(
-    "name", [n for n in exercises.__all__ if n.startswith("check_") and n != "check_diagnosis"]
+    "name", [n for n in exercises.__all__ if n.startswith("check_") and n not in VALUE_CHECKS]
 )
 def test_every_check_says_not_answered_yet_on_a_stub_and_gives_no_hint(name):
     check = getattr(exercises, name)
@@ -70,3 +73,18 @@ def test_the_hints_of_exercises_2_1_and_3_1_do_not_spell_out_the_answer():
     assert "log1p" not in overflow.message and "softplus(" not in overflow.message
     still = exercises.check_simultaneous_step(lambda x, y, lr: (x, y))
     assert not still and "nothing moved" in still.message and "lr·y" not in still.message
+
+
+def test_chapter_1_checks_right_and_wrong():
+    from scipy import stats
+
+    right = lambda x: stats.norm.pdf(np.cbrt(x)) / (3 * np.abs(np.cbrt(x)) ** 2)  # noqa: E731
+    assert exercises.check_density_cube(right)
+    no_jacobian = exercises.check_density_cube(lambda x: stats.norm.pdf(np.cbrt(x)))
+    assert not no_jacobian and "|dG⁻¹/dx|" in no_jacobian.message
+    negative = exercises.check_density_cube(lambda x: right(x) * np.sign(x))
+    assert not negative and "negative" in negative.message
+    assert exercises.check_relu_atom(0.5) and exercises.check_relu_atom(np.float64(0.5))
+    assert not exercises.check_relu_atom(0.0) and not exercises.check_relu_atom(0.3)
+    assert "[0, 1]" in exercises.check_relu_atom(2).message
+    assert not exercises.check_relu_atom(None).answered

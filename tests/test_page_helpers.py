@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[1]
     [
         (0.6931471805599453, 3, "0.693"),
         (0.6931471805599453, 4, "0.6931"),
+        (0.9997, 3, "1.00"),  # rounded first: three digits, not "1.000"
+        (99.96, 3, "100"),
         (np.float64(12.3456), 3, "12.3"),
         (torch.tensor(1234.5678), 3, "1235"),  # whole numbers stay whole
         (0.000012345, 3, "1.23e-5"),
@@ -274,7 +276,8 @@ _PNG = (
 
 def test_the_book_numbers_exercises_and_figures_per_chapter(tmp_path):
     """A two-chapter book built with the book's extensions: Exercise 4.2, Fig. 4.1, and links."""
-    (tmp_path / "book").mkdir()
+    (tmp_path / "book" / "_static").mkdir(parents=True)
+    (tmp_path / "book" / "_static" / "ganlab.css").write_text("")
     (tmp_path / "book" / "intro.md").write_text("# Intro\n")
     config = (ROOT / "_config.yml").read_text()
     config = config.replace("execute_notebooks: cache", "execute_notebooks: 'off'")

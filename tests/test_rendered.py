@@ -595,3 +595,13 @@ def test_the_probe_measures_widths_in_chromium(tmp_path):
     assert sum("scrolls sideways" in p for p in problems) == 1
     assert sum("formula wider than its box" in p for p in problems) == 1
     assert any(p.startswith("figure shown at 0.5") for p in problems)
+
+
+def test_the_set_up_cell_is_reported_as_todo_only():
+    """tests/test_book.py fixes the set-up cell word for word: its long comment is a todo."""
+    setup = "# Set-up: in Colab, install ganlab (keeping Colab's own torch); locally there is nothing to install."
+    body = code_cell(setup + "\nimport ganlab") + code_cell(setup + " (not the first cell)")
+    report = cr.parse_page(page_dom(body), CONVERTED_PAGE)
+    assert [c.setup for c in report.code_cells] == [True, False]
+    assert report.problems() == ["code cell 2: 1 line(s) over 88 characters"]
+    assert report.todo() == ["set-up code cell 1: 1 line(s) over 88 characters"]

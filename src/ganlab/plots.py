@@ -360,7 +360,8 @@ def gan_schematic():
     Returns the figure (6.8 × 3.1 in); show it with :func:`as_svg` for sharp text."""
     from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
 
-    fig, ax = plt.subplots(figsize=(COLUMN_WIDTH, 3.1))
+    fig = plt.figure(figsize=(COLUMN_WIDTH, 3.1))
+    ax = fig.add_axes((0, 0, 1, 1))  # the whole figure: 1 unit = 1 inch
     ax.set(xlim=(0, COLUMN_WIDTH), ylim=(0, 3.1), aspect="equal")
     ax.set_axis_off()
 
@@ -401,7 +402,7 @@ def gan_schematic():
     ax.text(2.55, up, "$\\tilde{x} = G(z)$", ha="center", va="center", size=11)
     ax.text(2.55, down, "$x \\sim p_{\\mathrm{data}}$", ha="center", va="center", size=11)
     box(3.75, mid, "$D$", color=DISC, fill="#e9f5e9")
-    ax.text(4.45, mid + 0.22, "logit $\\ell$", ha="center", va="bottom", size=10)
+    ax.text(4.45, mid + 0.22, "logit $\\ell$", ha="center", va="bottom", size=11)
     arrow((0.85, up), (1.13, up))
     arrow((1.77, up), (2.0, up))
     arrow((3.1, up - 0.05), (3.43, mid + 0.15))
@@ -431,11 +432,11 @@ def gan_schematic():
         "∇ of G's loss: back through D (held fixed) into G",
         ha="center",
         va="center",
-        size=10,
+        size=11,
         color=FAKE,
     )
     arrow((4.98, d_loss[1] - 0.2), (3.75, mid - 0.3), color=DISC, ls="--", rad=-0.35)
     ax.text(
-        3.0, 0.1, "∇ of D's loss: updates D only", ha="center", va="center", size=10, color=DISC
+        3.0, 0.1, "∇ of D's loss: updates D only", ha="center", va="center", size=11, color=DISC
     )
     return fig

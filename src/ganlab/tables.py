@@ -47,7 +47,11 @@ def fmt(value, digits: int = 3) -> str:
             return "0"
         if abs(value) < 1e-4:
             return f"{value:.{digits - 1}e}".replace("e-0", "e-")
-        decimals = max(0, digits - 1 - math.floor(math.log10(abs(round(value, 12)))))
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
+        value = round(value, decimals)  # 0.9997 -> 1.0: count the digits of the rounded value
+        if value == 0:
+            return "0"
+        decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
         text = f"{value:.{decimals}f}"
         return "0" if float(text) == 0 else text.replace("-", "−")
     return str(value)

@@ -7,8 +7,9 @@ yet" and gives no hint. One module per chapter (``ch04`` for chapter 4, ...); ev
 importable from ``ganlab.exercises``.
 """
 
-from . import ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12
+from . import ch01, ch02, ch03, ch04, ch05, ch06, ch07, ch08, ch09, ch10, ch11, ch12
 from ._check import Check
+from .ch01 import *  # noqa: F401,F403
 from .ch02 import *  # noqa: F401,F403
 from .ch03 import *  # noqa: F401,F403
 from .ch04 import *  # noqa: F401,F403
@@ -23,6 +24,7 @@ from .ch12 import *  # noqa: F401,F403
 
 __all__ = [
     "Check",
+    *ch01.__all__,
     *ch02.__all__,
     *ch03.__all__,
     *ch04.__all__,
