@@ -13,7 +13,7 @@ built from a notebook also has its Colab launch button. The search page lists re
 The page as a reader sees it (STYLE.md, "The page"), measured by the probe in the browser:
 no formula wider than its box (``scrollWidth > clientWidth``, or sticking out of its paragraph),
 no "Exercise Exercise" -- on every page; and on the pages in ``CONVERTED`` (all, with
-``--all-rules``): no code or output block wider than its box, no visible code line over 88
+``--all-rules``): no code or output block or table wider than its box, no visible code line over 88
 characters, no visible code cell over 25 lines (unless tagged ``listing``), every figure shown at
 >= 0.8x its size with a caption and alt text, no debris in outputs (object and numpy reprs,
 warnings, machine paths, 16-digit floats, raw dicts). On the other pages those findings are
@@ -129,6 +129,7 @@ PROBE = r"""<script>
     measure();
   }
   // What overflows its box, and how large each figure is shown, in this 1280 px window.
+  var SLACK = 3;  // px
   function measure() {
     var content = document.querySelector(".bd-article") || document.body;
     try {  // the TeX source of each formula, to name it in the report
@@ -156,18 +157,28 @@ PROBE = r"""<script>
       var has = Math.min(el.clientWidth || r.width, b.width);
       return Math.round(needs) + "/" + Math.round(has);
     }
-    function measureMath() {
+    function measureMath() {  // a display wider than its line, an inline formula out of its block
       content.querySelectorAll("mjx-container").forEach(function (el) {
         if (el.hasAttribute("data-probe-shown")) return;
         var r = el.getBoundingClientRect();
         if (r.width === 0 || folded(el)) return;
         el.setAttribute("data-probe-shown", Math.round(r.width));
-        var w = wide(el, blockOf(el));
-        if (w) el.setAttribute("data-probe-overflow", w);
+        var b = blockOf(el).getBoundingClientRect();
+        var over = el.getAttribute("display") === "true"
+          ? el.scrollWidth - el.clientWidth
+          : Math.max(r.right - b.right, b.left - r.left);
+        if (over > SLACK) {  // a glyph's overhang (italic corrections) is no overflow
+          var needs = Math.max(el.scrollWidth, r.width), has = Math.min(el.clientWidth || b.width, b.width);
+          el.setAttribute("data-probe-overflow", Math.round(needs) + "/" + Math.round(has));
+        }
       });
     }
     content.querySelectorAll("pre, .cell_output .output.text_html").forEach(function (el) {
       var w = wide(el, el);
+      if (w) el.setAttribute("data-probe-overflow", w);
+    });
+    content.querySelectorAll("table").forEach(function (el) {  // a table wider than the column
+      var w = wide(el, el.parentElement);
       if (w) el.setAttribute("data-probe-overflow", w);
     });
     content.querySelectorAll("img").forEach(function (img) {
@@ -190,7 +201,9 @@ PROBE = r"""<script>
     out.id = "probe-report";
     report.height = document.documentElement.scrollHeight;
     var scroll = /[?&]probe-scroll=([0-9]+)/.exec(location.search);  // screenshot further down
-    if (scroll) window.scrollTo(0, parseInt(scroll[1], 10));
+    if (scroll) {  // a headless screenshot shows the top of the page: move the page up instead
+      document.documentElement.style.transform = "translateY(-" + parseInt(scroll[1], 10) + "px)";
+    }
     out.textContent = JSON.stringify(report);
     document.body.appendChild(out);
     document.documentElement.setAttribute("data-probe", "done");
@@ -274,7 +287,7 @@ class PageReport:
     # the page as a reader sees it
     code_cells: list[CodeCell] = field(default_factory=list)
     output_overflow: list[str] = field(default_factory=list)  # output blocks wider than their box
-    text_overflow: list[str] = field(default_factory=list)  # code blocks in the text, ditto
+    text_overflow: list[str] = field(default_factory=list)  # code blocks and tables in the text
     wide_math: list[str] = field(default_factory=list)  # formulas wider than their box
     figures: list[Figure] = field(default_factory=list)
     debris: list[str] = field(default_factory=list)  # "kind: text" per item
@@ -294,7 +307,7 @@ class PageReport:
             "long": sum(c.long_lines for c in visible),
             "big": sum(c.lines > MAX_CELL_LINES and not c.listing for c in visible),
             "scroll": sum(c.overflow is not None for c in visible),
-            "out wide": len(self.output_overflow),
+            "out wide": len(self.output_overflow) + len(self.text_overflow),
             "figures": len(figures),
             "small": sum(f.scale is not None and f.scale < MIN_SCALE for f in self.figures),
             "no alt": sum(not f.has_alt for f in figures),
@@ -328,7 +341,7 @@ class PageReport:
         if setup:
             return [f"set-up {f}" for f in found]
         found += [f"output wider than its box: {t}" for t in self.output_overflow]
-        found += [f"code block wider than its box: {t}" for t in self.text_overflow]
+        found += [f"wider than the column, {t}" for t in self.text_overflow]
         for f in self.figures:
             name = short(f.alt if f.has_alt else f.src, 60)
             if f.scale is not None and f.scale < MIN_SCALE:
@@ -500,9 +513,10 @@ def read_the_page(soup: BeautifulSoup, page: PageReport) -> None:
     for el in content.select(".cell_output pre, .cell_output .output.text_html"):
         if _overflow(el):
             page.output_overflow.append(f"{short(el.get_text(), 60)} ({_overflow(el)} px)")
-    for el in content.select("pre"):
+    for el in content.select("pre, table"):
         if _overflow(el) and el.find_parent(class_=["cell_input", "cell_output"]) is None:
-            page.text_overflow.append(f"{short(el.get_text(), 60)} ({_overflow(el)} px)")
+            kind = "table" if el.name == "table" else "code block"
+            page.text_overflow.append(f"{kind}: {short(el.get_text(), 60)} ({_overflow(el)} px)")
     for el in content.find_all("mjx-container"):
         if _overflow(el):
             tex = el.get("data-probe-tex") or el.get_text()
@@ -733,7 +747,7 @@ COUNT_COLUMNS = {  # the per-page table: column -> what it counts
     "long": f"visible code lines over {MAX_LINE} characters",
     "big": f"visible code cells over {MAX_CELL_LINES} lines (not tagged listing)",
     "scroll": "visible code cells that scroll sideways",
-    "out wide": "output blocks wider than their box",
+    "out wide": "output blocks, tables and code in the text wider than their box",
     "figures": "figures (animations not counted)",
     "small": f"figures and animations shown below {MIN_SCALE}x their size",
     "no alt": "figures without alt text",

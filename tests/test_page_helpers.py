@@ -35,7 +35,10 @@ ROOT = Path(__file__).resolve().parents[1]
         (np.float64(12.3456), 3, "12.3"),
         (torch.tensor(1234.5678), 3, "1235"),  # whole numbers stay whole
         (0.000012345, 3, "1.23e-5"),
-        (-0.25, 3, "−0.250"),
+        (-0.25, 3, "−0.25"),  # exact in three figures: as short as it is
+        (-0.2501, 3, "−0.250"),
+        (2.0, 3, "2"),
+        (0.03, 3, "0.03"),
         (0.0, 3, "0"),
         (12000, 3, "12\u2009000"),
         (np.int64(7), 3, "7"),
@@ -64,7 +67,7 @@ def test_show_accepts_rows_columns_and_sequences_and_renders_html_and_text():
     assert str(t).splitlines()[1:3] == ["loss     modes    JSD", "-------  -----  -----"]
     by_column = tables.show({"loss": ["a", "b"], "JSD": [0.5, 0.25]})
     as_lists = tables.show([("a", 0.5), ("b", 0.25)], columns=["loss", "JSD"])
-    assert by_column.cells == as_lists.cells == [["a", "0.500"], ["b", "0.250"]]
+    assert by_column.cells == as_lists.cells == [["a", "0.5"], ["b", "0.25"]]
     assert len(as_lists) == 2
 
 

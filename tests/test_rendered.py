@@ -541,10 +541,14 @@ PROBE_PAGE = """<!DOCTYPE html><html><head><title>t</title></head><body>
 <div class="cell_input"><pre style="overflow: auto">{long_code}</pre></div></details></div>
 <div class="cell"><div class="cell_output"><img src="{wide_png}" style="max-width: 100%" alt="wide">
 <img src="{small_png}" style="width: 300px" alt="fits"></div></div>
-<p>text <mjx-container style="display: block; overflow: hidden">
+<p>text <mjx-container display="true" style="display: block; overflow: hidden">
 <span style="display: inline-block; width: 2000px">x</span></mjx-container></p>
+<p>an inline formula too long for any line: <mjx-container style="display: inline-block">
+<span style="display: inline-block; width: 900px">w</span></mjx-container></p>
 <p><mjx-container style="display: inline-block">
-<span style="display: inline-block; width: 20px">y</span></mjx-container></p>
+<span style="display: inline-block; width: 20px">y</span></mjx-container>
+<mjx-container style="display: inline-block; width: 10px">
+<span style="display: inline-block; width: 12px">f</span></mjx-container> (an italic overhang)</p>
 </article></body></html>"""
 
 
@@ -590,10 +594,11 @@ def test_the_probe_measures_widths_in_chromium(tmp_path):
     wide, small = page.figures
     assert wide.size == 1380 and 680 <= wide.shown <= 690 and wide.scale < 0.8
     assert small.size == 300 and small.shown == 300  # a retina figure: its CSS width counts
-    assert len(page.wide_math) == 1 and page.wide_math[0].endswith("/690 px)")
+    assert len(page.wide_math) == 2  # the display and the long inline one, not the overhang
+    assert page.wide_math[0].endswith("/690 px)")
     problems = page.problems()
     assert sum("scrolls sideways" in p for p in problems) == 1
-    assert sum("formula wider than its box" in p for p in problems) == 1
+    assert sum("formula wider than its box" in p for p in problems) == 2
     assert any(p.startswith("figure shown at 0.5") for p in problems)
 
 

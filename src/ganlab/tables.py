@@ -26,8 +26,9 @@ def _scalar(value):
 def fmt(value, digits: int = 3) -> str:
     """``value`` as text: floats to ``digits`` significant figures, never in more digits than that.
 
-    Integers (and floats of ``digits`` or more integer digits) print whole, without decimals;
-    magnitudes below 1e-4 use e-notation; ``None`` and NaN print as an en dash; bools as yes / no.
+    Integers (and floats of ``digits`` or more integer digits) print whole, without decimals; a
+    float that is exact in ``digits`` figures prints as short as it is (2.5, 0.03, 1); magnitudes
+    below 1e-4 use e-notation; ``None`` and NaN print as an en dash; bools as yes / no.
     """
     if not (isinstance(digits, int) and digits >= 1):
         raise ValueError(f"digits must be a positive integer, got {digits!r}")
@@ -47,6 +48,8 @@ def fmt(value, digits: int = 3) -> str:
             return "0"
         if abs(value) < 1e-4:
             return f"{value:.{digits - 1}e}".replace("e-0", "e-")
+        if abs(value) < 10**digits and float(f"{value:.{digits}g}") == value:
+            return f"{value:.{digits}g}".replace("-", "−")  # exact in a few digits: 2.5, not 2.50
         decimals = max(0, digits - 1 - math.floor(math.log10(abs(value))))
         value = round(value, decimals)  # 0.9997 -> 1.0: count the digits of the rounded value
         if value == 0:
@@ -112,7 +115,7 @@ class Table:
         )
         caption = f"<caption>{html.escape(self.caption)}</caption>" if self.caption else ""
         return (
-            f'<table class="ganlab-table table">{caption}<thead><tr>{head}</tr></thead>'
+            f'<table class="ganlab-table">{caption}<thead><tr>{head}</tr></thead>'
             f"<tbody>{body}</tbody></table>"
         )
 
