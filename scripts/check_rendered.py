@@ -85,7 +85,7 @@ DEBRIS = {
         r"(?<![\w.~-])/(?:home|tmp|root|Users|work|var/folders)/[^\s'\"]*|site-packages|[A-Z]:\\Users"
     ),
     "long float": re.compile(r"(?<![\w.])-?\d+\.\d{9,}(?:e[-+]?\d+)?"),
-    "raw dict": re.compile(r"^\s*\{\s*['\"][^'\"\n]+['\"]\s*:", re.MULTILINE),
+    "raw dict": re.compile(r"\{\s*(?:'[^'\n]*'|\"[^\"\n]*\"|-?\d[\d.]*)\s*:\s"),  # {'a': 1, ...}
 }
 EXERCISE_EXERCISE = re.compile(r"\bexercise\s+exercise\b", re.IGNORECASE)
 
