@@ -22,7 +22,8 @@ printed as ``todo:`` lines. A table of counts per page is printed (``--counts FI
 The browser reaches nothing but localhost unless ``--online`` is given, as in CI, where CDNs
 are out of reach: a page that needs one (MathJax from a CDN, say) fails here as it would there.
 What fails to load from another host is only noted; what it breaks (math, figures) is a problem.
-A book built to publish (`jupyter-book build .`) takes MathJax from a CDN: check it with ``--online``.
+A book built to publish (`jupyter-book build .`) takes MathJax from a CDN: check it with
+``--online``.
 Exit status 1 when a page has a problem; one line per problem.
 """
 
@@ -112,20 +113,29 @@ PROBE = r"""<script>
   async function probe() {
     await loaded;
     if (document.querySelector(".math")) {  // MathJax 3 loads asynchronously, then typesets once
-      await waitFor(function () { return window.MathJax && MathJax.startup && MathJax.startup.promise; }, 100);
-      if (window.MathJax && MathJax.startup && MathJax.startup.promise) await MathJax.startup.promise;
+      var ready = function () {
+        return window.MathJax && MathJax.startup && MathJax.startup.promise;
+      };
+      await waitFor(ready, 100);
+      if (ready()) await MathJax.startup.promise;
     }
     if (document.getElementById("search-results")) {  // the list fills after the index loads
-      await waitFor(function () { return document.querySelector("#search-results li, .search-summary"); }, 100);
+      await waitFor(function () {
+        return document.querySelector("#search-results li, .search-summary");
+      }, 100);
     }
     await Promise.all(Array.from(document.images).map(async function (img) {
       img.loading = "eager";  // a lazy image below the fold would never load in a headless window
       // decode() can stay pending for an image Chromium defers (seen offscreen in long pages), so
       // wait for it at most 10 s; the width read afterwards decides whether the image loaded.
-      try { await Promise.race([img.decode(), sleep(10000)]); } catch (e) { /* broken: naturalWidth stays 0 */ }
+      try {
+        await Promise.race([img.decode(), sleep(10000)]);
+      } catch (e) { /* broken: naturalWidth stays 0 */ }
       img.setAttribute("data-probe-width", img.naturalWidth);
     }));
-    document.querySelectorAll("video").forEach(function (v) { v.setAttribute("data-probe-ready", v.readyState); });
+    document.querySelectorAll("video").forEach(function (v) {
+      v.setAttribute("data-probe-ready", v.readyState);
+    });
     measure();
   }
   // What overflows its box, and how large each figure is shown, in this 1280 px window.
@@ -168,7 +178,8 @@ PROBE = r"""<script>
           ? el.scrollWidth - el.clientWidth
           : Math.max(r.right - b.right, b.left - r.left);
         if (over > SLACK) {  // a glyph's overhang (italic corrections) is no overflow
-          var needs = Math.max(el.scrollWidth, r.width), has = Math.min(el.clientWidth || b.width, b.width);
+          var needs = Math.max(el.scrollWidth, r.width);
+          var has = Math.min(el.clientWidth || b.width, b.width);
           el.setAttribute("data-probe-overflow", Math.round(needs) + "/" + Math.round(has));
         }
       });
@@ -365,7 +376,8 @@ class PageReport:
     def problems(
         self, notebook: bool = False, online: bool = False, strict: bool | None = None
     ) -> list[str]:
-        """One line per problem; ``notebook``: the page was built from a .ipynb (it needs a Colab button).
+        """One line per problem; ``notebook``: the page was built from a .ipynb (it needs a Colab
+        button).
 
         Offline, a resource from another host cannot load (matplotlib's animations take their button
         icons from a CDN): not a problem in itself; what it breaks (math, images) is found as such.
@@ -448,8 +460,9 @@ def parse_page(dom: str, path: str) -> PageReport:
     page.math_errors = [
         short(el.get("data-mjx-error") or el.get_text()) for el in soup.find_all("mjx-merror")
     ]
-    # A "$" drawn inside a formula (MathJax's glyph class mjx-c24) is a dollar sign that paired with the
-    # wrong partner: e.g. $$...$$ written inside a list item, which dollarmath leaves as text.
+    # A "$" drawn inside a formula (MathJax's glyph class mjx-c24) is a dollar sign that paired
+    # with the wrong partner: e.g. $$...$$ written inside a list item, which dollarmath leaves as
+    # text.
     page.raw_tex += [
         f"a $ typeset inside: {short(el.get_text())}"
         for el in soup.select(".math")
@@ -588,7 +601,8 @@ def serve(html_dir: Path):
 
 
 def find_chromium() -> str | None:
-    """The browser to drive: $CHROMIUM, else the first of chromium, chromium-browser, google-chrome on PATH."""
+    """The browser to drive: $CHROMIUM, else the first of chromium, chromium-browser,
+    google-chrome on PATH."""
     if os.environ.get("CHROMIUM"):
         return os.environ["CHROMIUM"]
     return next(
@@ -635,7 +649,8 @@ def load(
 
 
 def book_pages(html_dir: Path) -> list[str]:
-    """The book's pages: each .html with its source in _sources/ (not the indices, the redirect, search)."""
+    """The book's pages: each .html with its source in _sources/ (not the indices, the redirect,
+    search)."""
     pages = []
     for path in html_dir.rglob("*.html"):
         page = path.relative_to(html_dir)
@@ -670,7 +685,7 @@ def check_book(
     pages: list[str] | None = None,
     full: bool = False,
 ) -> dict[str, PageReport]:
-    """Load every page of ``html_dir``, and its search page for ``query``; return the reports by path.
+    """Load every page of ``html_dir``, and its search page for ``query``; the reports by path.
 
     ``pages``: only the pages whose path contains one of these strings (and the search page only
     if "search" is one). ``full``: screenshot the whole page, one 1280x2000 tile per screenful
@@ -826,7 +841,8 @@ def main(argv: list[str] | None = None) -> int:
     for page, r in reports.items():
         extra = f"  results {len(r.search_results)}" if page == "search.html" else ""
         print(
-            f"{page:45s} math {r.math:4d}  figures {r.output_images:3d}  animations {len(r.animations)}"
+            f"{page:45s} math {r.math:4d}  figures {r.output_images:3d}  "
+            f"animations {len(r.animations)}"
             f"  launch {len(r.launch)}{extra}"
         )
     for (

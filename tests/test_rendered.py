@@ -5,7 +5,8 @@ No chapter runs twice: the pages are built from the notebooks nbval executed in 
 (tests/conftest.py keeps their outputs and runs these tests last), with execution off and
 warnings as errors. MathJax comes from a local copy, $GANLAB_MATHJAX (the folder holding
 tex-mml-chtml.js; .ci/run fetches it from npm), since CI cannot reach the CDN the published book
-loads it from. A screenshot of every page is saved to $GANLAB_ARTIFACTS (default _build/screenshots).
+loads it from. A screenshot of every page is saved to $GANLAB_ARTIFACTS (default
+_build/screenshots).
 
 Skipped, with the reason, when Chromium or MathJax is missing or nbval ran no notebook (run
 `python -m pytest tests/test_rendered.py book/`); in CI ($CI set) each of those fails instead.
@@ -64,7 +65,8 @@ def display_outputs(nb) -> list[dict]:
 
 
 def figure_count(nb) -> int:
-    """Outputs that render as an <img>: an image with no HTML or JavaScript to take its place (myst-nb's priority)."""
+    """Outputs that render as an <img>: an image with no HTML or JavaScript to take its place
+    (myst-nb's priority)."""
     return sum(
         any(k.startswith("image/") for k in data)
         and not any(k in data for k in ("text/html", "application/javascript"))
@@ -79,7 +81,7 @@ def animation_count(nb) -> int:
 
 
 def build_sources(dest: Path, executed: dict) -> None:
-    """Copy the book to ``dest`` with the executed notebooks, execution off and MathJax from _static."""
+    """Copy the book to ``dest``: the executed notebooks, execution off, MathJax from _static."""
     shutil.copytree(
         ROOT / "book", dest / "book", ignore=shutil.ignore_patterns(".ipynb_checkpoints")
     )
@@ -99,17 +101,20 @@ def build_sources(dest: Path, executed: dict) -> None:
 
 @pytest.fixture(scope="module")
 def book(executed_notebooks, tmp_path_factory):
-    """The book built from nbval's outputs and checked in Chromium: ``html``, ``reports``, ``executed``."""
+    """The book built from nbval's outputs and checked in Chromium: ``html``, ``reports``,
+    ``executed``."""
     chromium = cr.find_chromium()
     if chromium is None:
         unavailable("no Chromium: `apt-get install chromium` (.ci/run does), or set $CHROMIUM")
     if not (MATHJAX / "tex-mml-chtml.js").exists():
         unavailable(
-            f"no MathJax 3 at {MATHJAX} ($GANLAB_MATHJAX): .ci/run fetches it with `npm pack mathjax@3.2.2`"
+            f"no MathJax 3 at {MATHJAX} ($GANLAB_MATHJAX): .ci/run fetches it with "
+            "`npm pack mathjax@3.2.2`"
         )
     if not executed_notebooks:
         unavailable(
-            "nbval executed no notebook in this session: run `python -m pytest tests/test_rendered.py book/`"
+            "nbval executed no notebook in this session: run "
+            "`python -m pytest tests/test_rendered.py book/`"
         )
     work = tmp_path_factory.mktemp("rendered")
     build_sources(work / "src", executed_notebooks)
@@ -218,7 +223,8 @@ FAKE_DOM = f"""<html data-probe="done"><head></head><body>
 <p>Prose with raw $x^2$ TeX, a price of $5 and $6, and typeset
 <span class="math"><mjx-container class="MathJax">x</mjx-container></span> math.</p>
 <div class="math">\\[ D^*(x) \\]</div>
-<mjx-container><mjx-merror data-mjx-error="Undefined control sequence \\foo">\\foo</mjx-merror></mjx-container>
+<mjx-container><mjx-merror data-mjx-error="Undefined control sequence \\foo">\\foo</mjx-merror>
+</mjx-container>
 <pre>code with $$ is fine</pre>
 <div class="cell_output docutils container">
   <div class="output traceback highlight-ipythontb"><pre>-------------
@@ -226,12 +232,15 @@ ValueError    Traceback (most recent call last)
 ----> 1 ganlab.ring(0)
 ValueError: n_modes must be positive, got 0</pre></div>
   <div class="output stderr highlight-myst-ansi"><pre>UserWarning: careful</pre></div>
-  <img src="fig1.png" data-probe-width="640"><img src="missing.png" data-probe-width="0"><img src="{PIXEL}">
-  <div class="output text_html"><div class="animation"><img id="_anim_img1" src="{PIXEL}" data-probe-width="300">
+  <img src="fig1.png" data-probe-width="640"><img src="missing.png" data-probe-width="0">
+  <img src="{PIXEL}">
+  <div class="output text_html"><div class="animation">
+    <img id="_anim_img1" src="{PIXEL}" data-probe-width="300">
     <input type="range" class="anim-slider" min="0" max="24"></div></div>
 </div>
 <a href="https://colab.research.google.com/github/o/r/blob/main/book/ch.ipynb">Colab</a>
-<div id="search-results"><ul class="search"><li><a href="book/ch.html?highlight=x">Ch</a> text <a href="b">b</a></li></ul></div>
+<div id="search-results"><ul class="search">
+  <li><a href="book/ch.html?highlight=x">Ch</a> text <a href="b">b</a></li></ul></div>
 <script type="application/json" id="probe-report">{{"js_errors": ["boom",
   "Uncaught SyntaxError: Identifier 'THEBE_JS_URL' has already been declared"],
   "failed_loads": ["https://cdn.example/x.js", "http://127.0.0.1:8000/_static/y.css"]}}</script>
@@ -310,8 +319,9 @@ def test_the_server_injects_the_probe_into_pages_only(tmp_path):
 
 def test_a_dollar_typeset_inside_a_formula_is_reported():
     dom = (
-        '<html data-probe="done"><body><p>ok <span class="math"><mjx-container><mjx-c class="mjx-c1D465">'
-        '</mjx-c></mjx-container></span> and <span class="math"><mjx-container><mjx-c class="mjx-c24"></mjx-c>'
+        '<html data-probe="done"><body><p>ok <span class="math"><mjx-container>'
+        '<mjx-c class="mjx-c1D465"></mjx-c></mjx-container></span> and <span class="math">'
+        '<mjx-container><mjx-c class="mjx-c24"></mjx-c>'
         '<mjx-c class="mjx-c1D465"></mjx-c></mjx-container></span></p></body></html>'
     )
     page = cr.parse_page(dom, "book/x.html")
@@ -357,7 +367,8 @@ def findings(body: str, page: str = CONVERTED_PAGE) -> list[str]:
 def test_a_formula_wider_than_its_box_is_a_problem_on_every_page():
     wide = (
         '<div class="math"><mjx-container display="true" data-probe-shown="690" '
-        'data-probe-overflow="912/690" data-probe-tex="C(G) = -\\log 4 + 2 JSD"></mjx-container></div>'
+        'data-probe-overflow="912/690" data-probe-tex="C(G) = -\\log 4 + 2 JSD">'
+        "</mjx-container></div>"
     )
     fits = '<span class="math"><mjx-container data-probe-shown="40"></mjx-container></span>'
     for page in (CONVERTED_PAGE, OTHER_PAGE):
@@ -606,7 +617,10 @@ def test_the_probe_measures_widths_in_chromium(tmp_path):
 
 def test_the_set_up_cell_is_reported_as_todo_only():
     """tests/test_book.py fixes the set-up cell word for word: its long comment is a todo."""
-    setup = "# Set-up: in Colab, install ganlab (keeping Colab's own torch); locally there is nothing to install."
+    setup = (
+        "# Set-up: in Colab, install ganlab (keeping Colab's own torch); locally there is nothing "
+        "to install."
+    )
     body = code_cell(setup + "\nimport ganlab") + code_cell(setup + " (not the first cell)")
     report = cr.parse_page(page_dom(body), CONVERTED_PAGE)
     assert [c.setup for c in report.code_cells] == [True, False]
