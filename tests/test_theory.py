@@ -104,3 +104,23 @@ def test_generator_gradient_curves_match_autograd_of_the_losses():
         theory.generator_gradient("minimax", 1.5)
     with pytest.raises(ValueError, match="unknown loss"):
         theory.generator_gradient("hinge", 0.5)
+
+
+def test_value_of_a_network_discriminator_is_integrated_without_a_roundoff_warning():
+    """A float32 network as D: quad cannot reach its 1e-11 tolerance and used to print an
+    IntegrationWarning (with a path of the machine) into the chapters; the value is still right."""
+    import warnings
+
+    from ganlab import plots
+
+    p, q = ganlab.bimodal_1d(), ganlab.mixture_1d([0.0], [1.5])
+    torch.manual_seed(1)
+    D = ganlab.MLPDiscriminator(1, hidden=64, depth=2)
+    d = lambda x: plots.discriminator_output(D, np.reshape(x, (-1, 1)))  # noqa: E731
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # any warning fails the test
+        v = theory.value(p, q, d)
+    xs = np.linspace(-12, 12, 200_001)
+    dx = d(xs)
+    integrand = p.pdf(xs) * np.log(dx) + q.pdf(xs) * np.log1p(-dx)
+    assert abs(v - np.trapezoid(integrand, xs)) < 1e-6

@@ -216,5 +216,5 @@ def plot_game(
         title=game.name,
         aspect="equal",
     )
-    ax.legend(fontsize=7, loc="upper right")
+    ax.legend(loc="upper right")
     return ax

@@ -1,5 +1,10 @@
 """Figures for the book: densities and D in 1D, samples over D's heat map in 2D, training traces,
-and training animations (recorded by the :class:`Snapshots` callback, rendered to HTML)."""
+and training animations (recorded by the :class:`Snapshots` callback, rendered to HTML).
+
+:func:`book_style` sizes every figure for the book's content column; call it once in a chapter's
+set-up area. :func:`gan_schematic` draws the GAN's data flow; :func:`as_svg` shows a figure as
+vector graphics.
+"""
 
 from __future__ import annotations
 
@@ -16,6 +21,58 @@ from .models import frozen, generate
 from .theory import optimal_discriminator
 
 REAL, FAKE, DISC, OPTIMAL = "tab:blue", "tab:orange", "tab:green", "black"
+
+# The book's content column is about 690 CSS px wide in a 1280 px window; matplotlib's inline
+# figures are shown at 100 px per inch (retina: twice the pixels, at the same size), so a figure
+# up to 6.8 in wide is shown at full size, and a 10 pt font stays 10 pt on the page.
+COLUMN_WIDTH = 6.8  # inches: the widest figure shown unscaled
+BOOK_RC = {
+    "figure.figsize": (COLUMN_WIDTH, 3.4),
+    "figure.dpi": 100,  # 1 in = 100 px on the page (the inline backend shows figures at this dpi)
+    "savefig.dpi": "figure",
+    "font.size": 11,
+    "axes.titlesize": 11,
+    "axes.labelsize": 11,
+    "xtick.labelsize": 10,
+    "ytick.labelsize": 10,
+    "legend.fontsize": 10,  # the smallest text in a figure: 10 pt as displayed
+    "legend.framealpha": 0.9,
+    "figure.titlesize": 12,
+    "lines.linewidth": 1.8,
+    "image.interpolation": "nearest",  # image grids: pixels, not blur
+}
+
+
+def book_style(retina: bool = True) -> None:
+    """Figures sized for the book: at most 6.8 in (the content column) wide at 100 px per inch,
+    fonts of 10–12 pt, and (``retina``) twice the pixels for sharp lines on high-density screens.
+
+    Call it once, in a chapter's set-up area; it sets matplotlib's ``rcParams``, so plots made
+    afterwards (ganlab's and your own) use it. Figures wider than :data:`COLUMN_WIDTH` are
+    shrunk on the page with their text: split wide panels into rows instead.
+    """
+    plt.rcParams.update(BOOK_RC)
+    if retina:
+        try:
+            from IPython import get_ipython
+            from matplotlib_inline.backend_inline import set_matplotlib_formats
+        except ImportError:  # not in a notebook: nothing to configure
+            return
+        if get_ipython() is not None:
+            set_matplotlib_formats("retina")
+
+
+def as_svg(fig):
+    """``fig`` as vector graphics (an ``IPython.display.SVG``, shown at its size in inches), then
+    closed so that the notebook does not also show it as a PNG. Text stays sharp at any zoom."""
+    import io
+
+    from IPython.display import SVG
+
+    buffer = io.StringIO()
+    fig.savefig(buffer, format="svg", bbox_inches="tight")
+    plt.close(fig)
+    return SVG(buffer.getvalue())
 
 
 def _device(module) -> torch.device:
@@ -54,7 +111,7 @@ def plot_density_1d(
     """
     if mixture.dim != 1:
         raise ValueError(f"plot_density_1d needs a 1D mixture, got dim={mixture.dim}")
-    ax = ax or plt.subplots(figsize=(7, 3.5))[1]
+    ax = ax or plt.subplots(figsize=(COLUMN_WIDTH, 3.4))[1]
     if samples is None and G is not None:
         samples = generate(G, n)
     lo, hi = bounds or mixture.bounds(n_std=4.0)[0]
@@ -78,7 +135,6 @@ def plot_density_1d(
     ax.set_xlabel("x")
     ax.set_ylabel("density")
     ax_d = ax.twinx()
-    ax_d.set_ylim(-0.02, 1.02)
     ax_d.set_ylabel("D(x)")
     if D is not None:
         ax_d.plot(xs, discriminator_output(D, xs[:, None]), color=DISC, lw=2, label="D(x), trained")
@@ -94,9 +150,13 @@ def plot_density_1d(
             label="D*(x)",
         )
     ax_d.axhline(0.5, color="grey", lw=0.8, ls=":")
+    # the legend goes in a band above the curves: both axes get 45% headroom
+    ax.set_ylim(0, 1.45 * ax.get_ylim()[1])
+    ax_d.set_ylim(-0.02, 1.45)
+    ax_d.set_yticks([0, 0.5, 1])
     lines = ax.get_legend_handles_labels()
     lines_d = ax_d.get_legend_handles_labels()
-    ax.legend(lines[0] + lines_d[0], lines[1] + lines_d[1], loc="upper left", fontsize=8)
+    ax_d.legend(lines[0] + lines_d[0], lines[1] + lines_d[1], loc="upper center", ncols=3)
     return ax, ax_d
 
 
@@ -167,7 +227,7 @@ def plot_samples_2d(
                 alpha=0.7,
             )
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", fontsize=8, markerscale=3)
+    ax.legend(loc="upper right", markerscale=3)
     return ax
 
 
@@ -175,7 +235,8 @@ def plot_history(history: History, axes=None, smooth: int = 1):
     """Loss traces and mean D(x), D(G(z)) over training; one more panel per logged metric given."""
     if not history.step:
         raise ValueError("the History is empty: nothing was trained")
-    axes = axes if axes is not None else plt.subplots(1, 2, figsize=(11, 3.5))[1]
+    if axes is None:  # two panels side by side in the column
+        axes = plt.subplots(1, 2, figsize=(COLUMN_WIDTH, 3.0), layout="constrained")[1]
     steps = np.asarray(history.step)
 
     def sm(v):
@@ -192,16 +253,16 @@ def plot_history(history: History, axes=None, smooth: int = 1):
     ax = axes[0]
     ax.plot(steps, sm(history.loss_d), label="D loss", color=DISC)
     ax.plot(steps, sm(history.loss_g), label="G loss", color=FAKE)
-    ax.axhline(np.log(4), color="grey", ls=":", lw=1, label="log 4 (D loss at D ≡ 1/2)")
+    ax.axhline(np.log(4), color="grey", ls=":", lw=1, label="log 4 (D ≡ 1/2)")
     ax.set_xlabel("generator step")
-    ax.legend(fontsize=8)
+    ax.legend()
     ax = axes[1]
     ax.plot(steps, sm(history.d_real), label="mean D(x)", color=REAL)
     ax.plot(steps, sm(history.d_fake), label="mean D(G(z))", color=FAKE)
-    ax.axhline(0.5, color="grey", ls=":", lw=1, label="1/2 (equilibrium)")
+    ax.axhline(0.5, color="grey", ls=":", lw=1, label="1/2")
     ax.set_ylim(-0.02, 1.02)
     ax.set_xlabel("generator step")
-    ax.legend(fontsize=8)
+    ax.legend()
     return axes
 
 
@@ -303,3 +364,91 @@ def animate(
 def animation_html(anim: animation.FuncAnimation) -> str:
     """The animation as self-contained JavaScript HTML (``to_jshtml``), for the rendered book."""
     return anim.to_jshtml(default_mode="once")
+
+
+def gan_schematic():
+    """The GAN in one picture: ``z → G → x̃ → D ← x``, D's logit ℓ, the two losses, and where the
+    gradient of each loss flows (D's loss updates D only; G's loss flows back through D into G).
+    Returns the figure (6.8 × 3.1 in); show it with :func:`as_svg` for sharp text."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig = plt.figure(figsize=(COLUMN_WIDTH, 3.1))
+    ax = fig.add_axes((0, 0, 1, 1))  # the whole figure: 1 unit = 1 inch
+    ax.set(xlim=(0, COLUMN_WIDTH), ylim=(0, 3.1), aspect="equal")
+    ax.set_axis_off()
+
+    def box(x, y, text, color="black", fill="white", w=None, h=0.5, size=11):
+        w = w or 0.62
+        ax.add_patch(
+            FancyBboxPatch(
+                (x - w / 2, y - h / 2),
+                w,
+                h,
+                boxstyle="round,pad=0.04,rounding_size=0.08",
+                fc=fill,
+                ec=color,
+                lw=1.4,
+            )
+        )
+        ax.text(x, y, text, ha="center", va="center", size=size, color=color)
+
+    def arrow(a, b, color="black", style="-|>", ls="-", rad=0.0, lw=1.4):
+        ax.add_patch(
+            FancyArrowPatch(
+                a,
+                b,
+                arrowstyle=style,
+                mutation_scale=12,
+                color=color,
+                lw=lw,
+                ls=ls,
+                connectionstyle=f"arc3,rad={rad}",
+                shrinkA=2,
+                shrinkB=2,
+            )
+        )
+
+    up, down, mid = 2.05, 0.75, 1.4  # rows: fake path, real path, D
+    ax.text(0.35, up, "$z \\sim p(z)$", ha="center", va="center", size=11)
+    box(1.45, up, "$G$", color=FAKE, fill="#fff3e6")
+    ax.text(2.55, up, "$\\tilde{x} = G(z)$", ha="center", va="center", size=11)
+    ax.text(2.55, down, "$x \\sim p_{\\mathrm{data}}$", ha="center", va="center", size=11)
+    box(3.75, mid, "$D$", color=DISC, fill="#e9f5e9")
+    ax.text(4.45, mid + 0.22, "logit $\\ell$", ha="center", va="bottom", size=11)
+    arrow((0.85, up), (1.13, up))
+    arrow((1.77, up), (2.0, up))
+    arrow((3.1, up - 0.05), (3.43, mid + 0.15))
+    arrow((3.1, down + 0.05), (3.43, mid - 0.15))
+    arrow((4.07, mid), (4.85, mid))
+    # the two losses, both functions of the logits only
+    g_loss, d_loss = (5.85, 2.3), (5.85, 0.62)
+    box(
+        *g_loss, "G's loss\n$-\\log \\sigma(\\ell(\\tilde{x}))$", color=FAKE, w=1.7, h=0.72, size=10
+    )
+    box(
+        *d_loss,
+        "D's loss\n$-\\log \\sigma(\\ell(x))$\n$- \\log(1 - \\sigma(\\ell(\\tilde{x})))$",
+        color=DISC,
+        w=1.7,
+        h=0.95,
+        size=10,
+    )
+    arrow((4.85, mid), (4.98, g_loss[1] - 0.1))
+    arrow((4.85, mid), (4.98, d_loss[1] + 0.2))
+    # where the gradients go: G's loss back through D into G; D's loss into D only
+    arrow((4.98, g_loss[1] + 0.15), (3.95, mid + 0.3), color=FAKE, ls="--", rad=0.3)
+    arrow((3.6, mid + 0.3), (1.6, up - 0.3), color=FAKE, ls="--", rad=-0.25)
+    ax.text(
+        3.3,
+        2.9,
+        "∇ of G's loss: back through D (held fixed) into G",
+        ha="center",
+        va="center",
+        size=11,
+        color=FAKE,
+    )
+    arrow((4.98, d_loss[1] - 0.2), (3.75, mid - 0.3), color=DISC, ls="--", rad=-0.35)
+    ax.text(
+        3.0, 0.1, "∇ of D's loss: updates D only", ha="center", va="center", size=11, color=DISC
+    )
+    return fig

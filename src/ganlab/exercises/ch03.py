@@ -60,7 +60,7 @@ def check_simultaneous_step(fn) -> Check:
             "each player used its own coordinate as its gradient: ∂(xy)/∂x = y and ∂(xy)/∂y = x",
         ),
         ((x - y, y + x), "the step size is missing: multiply each gradient by lr"),
-        ((x, y), "nothing moved: return the new point (x − lr·y, y + lr·x)"),
+        ((x, y), "nothing moved: return the point after one step of each player"),
     ]
     for (x_ref, y_ref), hint in mistakes:
         if np.allclose(out[0], x_ref, atol=1e-10) and np.allclose(out[1], y_ref, atol=1e-10):

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._check import Check
+from ._check import Check, Unanswered, is_stub, not_answered, run
 
 __all__ = ["check_mode_coverage", "diagnosis_quiz", "check_diagnosis"]
 
@@ -45,8 +45,10 @@ def check_mode_coverage(fn) -> Check:
     """
     for samples, centers, std, modes, share in _coverage_cases():
         try:
-            out = fn(samples.copy(), centers.copy(), std)
+            out = run(fn, samples.copy(), centers.copy(), std)
             got_modes, got_share = (float(v) for v in out)
+        except Unanswered:
+            return not_answered()
         except Exception as error:  # the student's code: report, don't crash the notebook
             return Check(
                 False,
@@ -134,6 +136,8 @@ def check_diagnosis(answers) -> Check:
             f"answers must be a dict like {{'A': 'healthy', ...}}, got {type(answers).__name__}",
         )
     names = sorted(set(_QUIZ.values()))
+    if not answers or any(is_stub(name) for name in answers.values()):
+        return not_answered()
     missing = [letter for letter in _QUIZ if letter not in answers]
     if missing:
         return Check(False, f"give an answer for every run; missing: {', '.join(missing)}")
