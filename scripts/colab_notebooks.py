@@ -28,6 +28,8 @@ from pathlib import Path
 
 import yaml
 
+from ganlab._book_numbers import chapter_number  # the book's own per-chapter numbering
+
 ROOT = Path(__file__).resolve().parents[1]
 
 # Patterns of MyST markup that plain Jupyter shows raw; none may survive the conversion.
@@ -92,7 +94,7 @@ class Index:
     docs: list[str]
     titles: dict[str, str] = field(default_factory=dict)
     labels: dict[str, Target] = field(default_factory=dict)
-    numbered: dict[str, list[tuple[str, int]]] = field(default_factory=dict)  # doc -> items
+    numbered: dict[str, list[tuple[str, str]]] = field(default_factory=dict)  # doc -> items
     citations: dict[str, tuple[str, str]] = field(default_factory=dict)  # key -> (names, year)
 
 
@@ -166,12 +168,17 @@ def build_index(root: Path = ROOT) -> Index:
     each sphinx-proof type and labelled equations each have one counter for the whole book
     (the table of contents is not numbered)."""
     index = Index(docs=toc_docs(root))
-    counters: dict[str, int] = {}
+    counters: dict[tuple[str, str], int] = {}
 
-    def count(doc: str, kind: str) -> int:
-        counters[kind] = counters.get(kind, 0) + 1
-        index.numbered[doc].append((kind, counters[kind]))
-        return counters[kind]
+    def count(doc: str, kind: str) -> str:
+        # Equations count through the whole book; every other kind restarts on each page and
+        # carries the chapter's number (ganlab._book_numbers): the 2nd exercise of ch. 4 is 4.2.
+        key = ("", kind) if kind == "displaymath" else (doc, kind)
+        counters[key] = counters.get(key, 0) + 1
+        chapter = None if kind == "displaymath" else chapter_number(doc)
+        number = f"{counters[key]}" if chapter is None else f"{chapter}.{counters[key]}"
+        index.numbered[doc].append((kind, number))
+        return number
 
     def walk(doc: str, lines: list[str]) -> None:
         pending = None  # a (label)= waiting for the heading it names
@@ -281,7 +288,7 @@ class Converter:
             raise ValueError(f"{self.doc}: {{{role}}}`{label}`: no such label in the book")
         return self.index.labels[label]
 
-    def next_number(self, kind: str) -> int:
+    def next_number(self, kind: str) -> str:
         for k, (item_kind, number) in enumerate(self.items):
             if item_kind == kind:
                 del self.items[k]

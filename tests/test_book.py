@@ -255,7 +255,12 @@ def build(out: Path, *flags: str) -> Path:
 
 
 COLAB = "https://colab.research.google.com/github/"
-NUMBERED = re.compile(r"^(Exercise|Fig\.|Table|[A-Z][a-z]+) \d+$")
+# The numbered kinds (figures, tables, exercises, sphinx-proof types) as the book shows them:
+# per chapter, "Exercise 4.2"; unnumbered pages (the failure gallery) count from 1.
+NUMBERED = re.compile(
+    r"^(Exercise|Fig\.|Table|Theorem|Proposition|Lemma|Corollary|Definition|Remark|Example)"
+    r" \d+(\.\d+)?$"
+)
 
 
 def check_colab_set(html: Path, out: Path, student: bool) -> None:
