@@ -166,6 +166,21 @@ def test_the_schematic_is_vector_graphics_naming_both_players_and_losses():
     assert set(plt.get_fignums()) == open_before  # closed: the notebook shows it once, as SVG
 
 
+def test_the_training_loop_schematic_is_legible_and_names_both_steps():
+    pytest.importorskip("IPython")
+    open_before = set(plt.get_fignums())
+    fig = plots.training_loop_schematic()
+    fig.canvas.draw()
+    assert fig.get_figwidth() <= plots.COLUMN_WIDTH
+    texts = [t for t in fig.findobj(matplotlib.text.Text) if t.get_text()]
+    assert min(t.get_fontsize() for t in texts) >= 10
+    words = " ".join(t.get_text() for t in texts)
+    for name in ("discriminator step", "generator step", "detached", "repeat K times", "through D"):
+        assert name in words, name
+    assert plots.as_svg(fig).data.lstrip().startswith("<svg")
+    assert set(plt.get_fignums()) == open_before
+
+
 # chapter 1's density tools
 
 

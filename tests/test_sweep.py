@@ -233,7 +233,7 @@ def test_cross_lists_every_combination_seeds_fastest():
 
 
 def test_custom_models_are_stacked_and_mismatched_ones_refused():
-    setting = ganlab.failures.get("mode_collapse")
+    setting = ganlab.failures.get("collapse_under_capacity")
     cfg = dataclasses.replace(FAST, num_steps=3)
     result = sweep.run(
         ganlab.ring(), (0, 1), cfg, models=lambda s: setting.models(2, s), coverage_n=50

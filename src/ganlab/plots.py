@@ -452,3 +452,67 @@ def gan_schematic():
         3.0, 0.1, "∇ of D's loss: updates D only", ha="center", va="center", size=11, color=DISC
     )
     return fig
+
+
+def training_loop_schematic():
+    """Algorithm 1 (chapter 5) as a picture: K discriminator steps on fresh minibatches with
+    ``x̃`` detached, then one generator step whose gradient flows through D (not updated) into G,
+    repeated. Returns the figure (6.8 × 3.3 in); show it with :func:`as_svg`."""
+    from matplotlib.patches import FancyArrowPatch, FancyBboxPatch
+
+    fig = plt.figure(figsize=(COLUMN_WIDTH, 3.3))
+    ax = fig.add_axes((0, 0, 1, 1))  # 1 unit = 1 inch
+    ax.set(xlim=(0, COLUMN_WIDTH), ylim=(0, 3.3), aspect="equal")
+    ax.set_axis_off()
+
+    def panel(x, w, title, lines, color, fill):
+        ax.add_patch(
+            FancyBboxPatch(
+                (x, 0.95),
+                w,
+                1.85,
+                boxstyle="round,pad=0.04,rounding_size=0.1",
+                fc=fill,
+                ec=color,
+                lw=1.4,
+            )
+        )
+        ax.text(x + w / 2, 2.6, title, ha="center", va="center", size=11, color=color,
+                weight="bold")  # fmt: skip
+        ax.text(x + 0.12, 2.35, "\n".join(lines), ha="left", va="top", size=10, linespacing=1.5)
+
+    def arrow(a, b, color="black", rad=0.0):
+        ax.add_patch(
+            FancyArrowPatch(
+                a, b, arrowstyle="-|>", mutation_scale=12, color=color, lw=1.4,
+                connectionstyle=f"arc3,rad={rad}", shrinkA=2, shrinkB=2,
+            )
+        )  # fmt: skip
+
+    panel(
+        0.1,
+        3.05,
+        "1. discriminator step",
+        ["fresh $z$ and fresh data $x$", "$\\tilde{x} = G(z)$, detached",
+         "loss: BCE$(D(x), 1)$ + BCE$(D(\\tilde{x}), 0)$", "zero_grad, backward,",
+         "step of D's optimizer only"],
+        DISC,
+        "#e9f5e9",
+    )  # fmt: skip
+    panel(
+        3.65,
+        3.05,
+        "2. generator step",
+        ["fresh $z$", "loss: BCE$(D(G(z)), 1)$", "backward: through D into G",
+         "(D's .grad is filled,", "D's weights do not move)", "step of G's optimizer only"],
+        FAKE,
+        "#fff3e6",
+    )  # fmt: skip
+    arrow((3.17, 1.8), (3.63, 1.8))
+    ax.text(3.4, 1.95, "then", ha="center", va="bottom", size=10)
+    arrow((0.7, 2.84), (2.2, 2.84), color=DISC, rad=-0.45)
+    ax.text(2.35, 3.05, "repeat K times", ha="left", va="center", size=10, color=DISC)
+    arrow((5.2, 0.91), (1.6, 0.91), rad=-0.25)
+    ax.text(3.4, 0.42, "next iteration, until num_steps generator steps", ha="center",
+            va="center", size=10)  # fmt: skip
+    return fig

@@ -103,13 +103,13 @@ _QUIZ = {
     "B": "d_too_weak",
     "C": "healthy",
     "D": "d_too_strong",
-    "E": "mode_collapse",
+    "E": "collapse_under_capacity",
 }
 _HINTS = {
     "healthy": "settled traces near 1/2 mean little alone; here they come with every mode captured "
     "and many high-quality samples",
-    "mode_collapse": "compare the modes captured with the high-quality share: the samples are "
-    "precise, but they sit on very few modes",
+    "collapse_under_capacity": "compare the modes captured with the high-quality share: the "
+    "samples are precise, but they sit on very few modes",
     "oscillation": "look at D(x) and D(G(z)) together: both move a lot, in bursts, and D stays "
     "ahead (D(x) > D(G(z))) most of the time",
     "d_too_strong": "D(G(z)) is pinned near 0 and the gradient norm reaching G is almost zero: G "
