@@ -41,3 +41,19 @@ def test_kl_critic():
     assert not sign and "sign" in sign.message
     other = exercises.check_kl_critic(lambda r: 2 * (r - 1))
     assert not other and "differentiate" in other.message
+
+
+def test_alternative_divergence():
+    right = exercises.check_alternative_divergence(lambda u: 1 / (2 * u) - 0.5)
+    assert right and "1/(2u)" in right.message
+    assert exercises.check_alternative_divergence(lambda u: 1 / (2 * u) - 0.5 + 3 * (u - 1))
+    constant = exercises.check_alternative_divergence(lambda u: 1 / (2 * u))
+    assert not constant and "h(1) must be 0" in constant.message
+    f_itself = exercises.check_alternative_divergence(lambda u: -np.log(u))
+    assert not f_itself and "f itself" in f_itself.message
+    times_u = exercises.check_alternative_divergence(lambda u: u * np.log(u))
+    assert not times_u and "divides by u" in times_u.message
+    other = exercises.check_alternative_divergence(lambda u: (u - 1) ** 2)
+    assert not other and "integrate twice" in other.message
+    shape = exercises.check_alternative_divergence(lambda u: 0.0)
+    assert not shape and "shape" in shape.message

@@ -75,6 +75,13 @@ ALL_LOSSES = [
     "fgan-hellinger",
     "fgan-js",
     "fgan-gan",
+    "fgan-kl-bound",
+    "fgan-reverse-kl-bound",
+    "fgan-pearson-bound",
+    "fgan-neyman-bound",
+    "fgan-hellinger-bound",
+    "fgan-js-bound",
+    "fgan-gan-bound",
 ]
 
 

@@ -16,6 +16,8 @@ them as ``logits_real`` and ``logits_fake`` either way. Every entry of :data:`LO
 * ``lsgan`` — Mao et al.: least squares towards the labels 1 (real) and 0 (fake).
 * ``fgan-<divergence>`` — Nowozin et al.: D estimates an f-divergence ``D_f(P‖Q)`` through its
   variational lower bound ``E_P[T] − E_Q[f*(T)]`` with ``T = g_f(V)`` (see :class:`FDivergence`).
+  G maximises ``E_Q[g_f(V)]`` (Nowozin et al.'s heuristic); ``fgan-<divergence>-bound`` has G
+  minimise the bound itself, which with the optimal critic descends ``D_f``.
 """
 
 from __future__ import annotations
@@ -357,6 +359,9 @@ LOSSES = {
     "hinge": GANLoss("hinge", discriminator_hinge, generator_wasserstein),
     "lsgan": GANLoss("lsgan", discriminator_least_squares, generator_least_squares),
     **{f"fgan-{name}": fgan_loss(name) for name in DIVERGENCES},
+    # G minimises the bound itself: with the optimal critic this descends D_f; the default
+    # ("alternative") update descends another f-divergence, D_h with h''(u) = f''(u) / u.
+    **{f"fgan-{name}-bound": fgan_loss(name, generator="bound") for name in DIVERGENCES},
 }
 
 

@@ -1,4 +1,5 @@
-"""Chapter 9 self-checks: a convex conjugate and an optimal f-GAN critic."""
+"""Chapter 9 self-checks: a convex conjugate, an optimal f-GAN critic, and the divergence that
+the alternative generator update descends."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ import numpy as np
 
 from ._check import Check, _call
 
-__all__ = ["check_hellinger_conjugate", "check_kl_critic"]
+__all__ = ["check_alternative_divergence", "check_hellinger_conjugate", "check_kl_critic"]
 
 
 def check_hellinger_conjugate(fn) -> Check:
@@ -100,4 +101,49 @@ def check_kl_critic(fn) -> Check:
         False,
         "not T*: Fenchel–Young is tight at t = f'(u), so T*(x) = f'(p(x)/q(x)); "
         "differentiate f(u) = u log u",
+    )
+
+
+def check_alternative_divergence(fn) -> Check:
+    """Check ``fn(u) -> h(u)``: the generator function of the divergence ``D_h`` that the
+    alternative update of ``fgan-reverse-kl`` (``f(u) = −log u``) descends, ``h'' = f''/u``,
+    ``h(1) = 0``. Any added ``c·(u − 1)`` is accepted (it does not change ``D_h``).
+    """
+    u = np.geomspace(0.05, 20.0, 200)
+    out, error = _call(fn, u)
+    if error is not None:
+        return error
+    if out.shape != u.shape:
+        return Check(False, f"expected one value per u, shape {u.shape}, got shape {out.shape}")
+    expected = 0.5 / u - 0.5
+    rest = out - expected  # must be c·(u − 1)
+    c = np.sum(rest * (u - 1.0)) / np.sum((u - 1.0) ** 2)
+    if np.allclose(rest, c * (u - 1.0), rtol=1e-7, atol=1e-8):
+        return Check(
+            True,
+            "right: h''(u) = f''(u)/u = 1/u³ gives h(u) = 1/(2u) − 1/2 (+ c·(u − 1)), so "
+            "D_h = ½ ∫ q²/p − ½, half the Pearson χ² of Q from P: even more mode-seeking than "
+            "the reverse KL",
+        )
+    rest = out - 0.5 / u  # right h'' but a wrong constant: rest is affine, a + b·u
+    coef = np.linalg.lstsq(np.stack([np.ones_like(u), u], 1), rest, rcond=None)[0]
+    if np.allclose(rest, coef[0] + coef[1] * u, rtol=1e-7, atol=1e-8):
+        return Check(False, "h'' is right, but h(1) must be 0: subtract a constant")
+    if np.allclose(out, -np.log(u), rtol=1e-8, atol=1e-10):
+        return Check(
+            False,
+            "that is f itself (the reverse KL); the alternative update of fgan-kl descends the "
+            "reverse KL, but here f(u) = −log u, so h''(u) = f''(u)/u = 1/u³",
+        )
+    if np.allclose(out, u * np.log(u) - u + 1.0, rtol=1e-8, atol=1e-10) or np.allclose(
+        out, u * np.log(u), rtol=1e-8, atol=1e-10
+    ):
+        return Check(
+            False,
+            "h'' = 1/u is f''·u; the rule divides by u: h''(u) = f''(u)/u with f''(u) = 1/u²",
+        )
+    return Check(
+        False,
+        "not h: with f(u) = −log u, f''(u) = 1/u², so h''(u) = 1/u³; integrate twice and "
+        "choose the constants so that h(1) = 0",
     )

@@ -50,7 +50,7 @@ def check_w1_uniform(fn) -> Check:
 
 
 def check_linear_critic_penalty(fn) -> Check:
-    """Check ``fn(w) -> E[(‖∇f(x̂)‖ − 1)²]`` for the linear critic ``f(x) = w·x + b`` (``w`` a 1D
+    """Check ``fn(w) -> E[(‖∇T(x̂)‖ − 1)²]`` for the linear critic ``T(x) = w·x + b`` (``w`` a 1D
     array).
     """
     cases = [
@@ -78,12 +78,12 @@ def check_linear_critic_penalty(fn) -> Check:
         where = f"for w = {w.tolist()}"
         if np.isclose(value, (norm**2 - 1.0) ** 2, atol=1e-9):
             return Check(
-                False, f"{where} you squared the norm first: the penalty uses ‖∇f‖, not ‖∇f‖²"
+                False, f"{where} you squared the norm first: the penalty uses ‖∇T‖, not ‖∇T‖²"
             )
         if np.isclose(value, norm - 1.0, atol=1e-9) or np.isclose(
             value, abs(norm - 1.0), atol=1e-9
         ):
-            return Check(False, f"{where} you forgot to square (‖∇f‖ − 1)")
+            return Check(False, f"{where} you forgot to square (‖∇T‖ − 1)")
         if np.isclose(value, 10 * expected, atol=1e-9):
             return Check(
                 False,
@@ -95,17 +95,17 @@ def check_linear_critic_penalty(fn) -> Check:
             )
         return Check(
             False,
-            f"{where} expected {expected:.6g}, got {value:.6g}: ∇f(x) = w at every x, "
+            f"{where} expected {expected:.6g}, got {value:.6g}: ∇T(x) = w at every x, "
             "so the expectation over x̂ is easy",
         )
     return Check(
         True,
-        "right: ∇f = w everywhere, so the penalty is (‖w‖ − 1)², whatever x_real and x_fake are",
+        "right: ∇T = w everywhere, so the penalty is (‖w‖ − 1)², whatever x_real and x_fake are",
     )
 
 
 def check_penalised_slope(fn) -> Check:
-    """Check ``fn(delta, lam) -> s*``, the best slope ``s > 0`` of ``f(x) = s·x`` for two
+    """Check ``fn(delta, lam) -> s*``, the best slope ``s > 0`` of ``T(x) = s·x`` for two
     distributions whose means differ by ``delta > 0``, when the critic maximises
     ``s·delta − lam·(s − 1)²``.
     """
