@@ -67,6 +67,9 @@ KNOWN_SCRIPT_ERRORS = {
 CONVERTED = {
     "book/intro.html",
     "book/01_implicit_models.html",
+    "book/08_dcgan.html",
+    "book/11_conditional.html",
+    "book/appendix_gpu.html",
 }
 WINDOW, SCREEN = 1280, 2000  # the browser window, CSS px: a laptop's width, a tall screenful
 MAX_LINE = 88  # characters in a visible code line (STYLE.md)

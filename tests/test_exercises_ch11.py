@@ -5,8 +5,8 @@ import numpy as np
 from ganlab import exercises
 
 
-def right_projection(phi, w, b, E, y):
-    return phi @ w + b + (E[y] * phi).sum(1)
+def right_projection(xi, w, b, E, y):
+    return xi @ w + b + (E[y] * xi).sum(1)
 
 
 def test_projection_logit_right_and_matches_the_model():
@@ -19,28 +19,26 @@ def test_projection_logit_right_and_matches_the_model():
     D = MLPDiscriminator(3, hidden=8, depth=2, num_classes=4, conditioning="projection")
     x, y = torch.randn(5, 3), torch.tensor([0, 1, 2, 3, 1])
     with torch.no_grad():
-        phi = D.net[:-1](x)
+        xi = D.net[:-1](x)
         last = D.net[-1]
         ours = right_projection(
-            phi.numpy(), last.weight[0].numpy(), float(last.bias), D.embed.weight.numpy(), y.numpy()
+            xi.numpy(), last.weight[0].numpy(), float(last.bias), D.embed.weight.numpy(), y.numpy()
         )
         np.testing.assert_allclose(ours, D(x, y).numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_projection_logit_wrong_answers():
-    inner_only = exercises.check_projection_logit(lambda phi, w, b, E, y: (E[y] * phi).sum(1))
+    inner_only = exercises.check_projection_logit(lambda xi, w, b, E, y: (E[y] * xi).sum(1))
     assert not inner_only and "unconditional part" in inner_only.message
-    psi_only = exercises.check_projection_logit(lambda phi, w, b, E, y: phi @ w + b)
+    psi_only = exercises.check_projection_logit(lambda xi, w, b, E, y: xi @ w + b)
     assert not psi_only and "ignores the label" in psi_only.message
-    no_bias = exercises.check_projection_logit(
-        lambda phi, w, b, E, y: phi @ w + (E[y] * phi).sum(1)
-    )
+    no_bias = exercises.check_projection_logit(lambda xi, w, b, E, y: xi @ w + (E[y] * xi).sum(1))
     assert not no_bias and "bias" in no_bias.message
     all_classes = exercises.check_projection_logit(
-        lambda phi, w, b, E, y: (phi @ w + b)[:, None] + phi @ E.T
+        lambda xi, w, b, E, y: (xi @ w + b)[:, None] + xi @ E.T
     )
     assert not all_classes and "one logit per class" in all_classes.message
-    crash = exercises.check_projection_logit(lambda phi, w, b, E, y: 1 / 0)
+    crash = exercises.check_projection_logit(lambda xi, w, b, E, y: 1 / 0)
     assert not crash and "ZeroDivisionError" in crash.message
 
 
@@ -72,9 +70,9 @@ def test_spectral_norm_wrong_answers():
 
 
 def test_the_notebook_placeholders_get_a_hint_not_an_error():
-    placeholder = exercises.check_projection_logit(lambda phi, w, b, E, y: phi @ w + b)
+    placeholder = exercises.check_projection_logit(lambda xi, w, b, E, y: xi @ w + b)
     assert not placeholder and placeholder.message
     largest_entry = exercises.check_spectral_norm(lambda W: np.abs(W).max())
     assert not largest_entry and "largest entry" in largest_entry.message
-    class_times_w = exercises.check_projection_logit(lambda phi, w, b, E, y: phi @ w + b + E[y] @ w)
-    assert not class_times_w and "features φ(x) of this image" in class_times_w.message
+    class_times_w = exercises.check_projection_logit(lambda xi, w, b, E, y: xi @ w + b + E[y] @ w)
+    assert not class_times_w and "features ξ(x) of this image" in class_times_w.message

@@ -515,4 +515,245 @@ def training_loop_schematic():
     arrow((5.2, 0.91), (1.6, 0.91), rad=-0.25)
     ax.text(3.4, 0.42, "next iteration, until num_steps generator steps", ha="center",
             va="center", size=10)  # fmt: skip
+
+
+# Chapter 8's pictures: the transposed convolution as stamps, and the DCGAN stack.
+
+
+def stamp_counts(n: int = 2, kernel: int = 4, stride: int = 2, padding: int = 1) -> np.ndarray:
+    """How many input pixels' stamps cover each output pixel of a transposed convolution of an
+    ``n × n`` input (``kernel``, ``stride``, ``padding``): the layer itself, run on ones with a
+    kernel of ones. Shape ``((n − 1)·stride − 2·padding + kernel,) * 2``."""
+    for name, value in (("n", n), ("kernel", kernel), ("stride", stride)):
+        if int(value) != value or value < 1:
+            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    if padding < 0 or 2 * padding >= (n - 1) * stride + kernel:
+        raise ValueError(f"padding must be ≥ 0 and leave an output, got {padding!r}")
+    ones = torch.ones(1, 1, n, n, dtype=torch.float64)
+    weight = torch.ones(1, 1, kernel, kernel, dtype=torch.float64)
+    out = torch.nn.functional.conv_transpose2d(ones, weight, stride=stride, padding=padding)
+    return out[0, 0].round().to(torch.int64).numpy()
+
+
+def transposed_conv_stamps(n: int = 2, kernel: int = 4, stride: int = 2, padding: int = 1):
+    """A transposed convolution drawn as stamps: each pixel of an ``n × n`` input stamps a copy of
+    the ``kernel × kernel`` kernel, scaled by its value, ``stride`` pixels after its neighbour's;
+    where stamps overlap they add (the number in each output pixel counts them), and ``padding``
+    crops that many pixels off every side (the dashed frame is the output). Returns the figure
+    (6.8 in wide); show it with :func:`as_svg`."""
+    from matplotlib.patches import FancyArrowPatch, Rectangle
+
+    full = stamp_counts(n, kernel, stride, 0)
+    side = len(full)
+    colors = plt.get_cmap("tab10").colors
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    cell = min(0.3, 3.4 / side)  # inches per output pixel
+    height = max(side * cell, kernel * cell) + 1.0
+    fig = plt.figure(figsize=(COLUMN_WIDTH, height))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, COLUMN_WIDTH), ylim=(0, height), aspect="equal")
+    ax.set_axis_off()
+    top = height - 0.55  # the top edge of the grids
+
+    def grid(x0, rows, cols, fills, texts, c=cell):
+        for i in range(rows):
+            for j in range(cols):
+                xy = (x0 + j * c, top - (i + 1) * c)
+                ax.add_patch(Rectangle(xy, c, c, fc=fills[i][j], ec="0.35", lw=0.8))
+                if texts[i][j]:
+                    ax.text(
+                        xy[0] + c / 2, xy[1] + c / 2, texts[i][j], ha="center", va="center", size=10
+                    )
+
+    # the input: one letter and one colour per pixel
+    x_in = 0.15
+    fills = [[(*colors[i * n + j][:3], 0.35) for j in range(n)] for i in range(n)]
+    texts = [[letters[(i * n + j) % 26] for j in range(n)] for i in range(n)]
+    grid(x_in, n, n, fills, texts)
+    ax.text(x_in + n * cell / 2, top + 0.12, f"input {n}×{n}", ha="center", va="bottom", size=11)
+    ax.text(
+        x_in,
+        top - n * cell - 0.12,
+        "pixel a stamps\na·w, in its colour",
+        ha="left",
+        va="top",
+        size=10,
+    )
+    # the kernel
+    x_k = x_in + n * cell + 1.0
+    grid(x_k, kernel, kernel, [["#eeeeee"] * kernel] * kernel, [[""] * kernel] * kernel)
+    ax.text(
+        x_k + kernel * cell / 2,
+        top + 0.12,
+        f"kernel {kernel}×{kernel}",
+        ha="center",
+        va="bottom",
+        size=11,
+    )
+    ax.text(
+        x_k + kernel * cell / 2,
+        top - kernel * cell - 0.12,
+        "weights w",
+        ha="center",
+        va="top",
+        size=10,
+    )
+    # the stamps, one outline per input pixel, and the count of stamps in every output pixel
+    x_out = x_k + kernel * cell + 0.75
+    ax.add_patch(
+        FancyArrowPatch(
+            (x_out - 0.6, top - side * cell / 2),
+            (x_out - 0.12, top - side * cell / 2),
+            arrowstyle="-|>",
+            mutation_scale=12,
+            lw=1.4,
+            color="black",
+        )
+    )
+    grid(
+        x_out,
+        side,
+        side,
+        [["white"] * side] * side,
+        [[str(v) if v else "" for v in row] for row in full],
+    )
+    for i in range(n):
+        for j in range(n):
+            color = colors[i * n + j]
+            xy = (x_out + j * stride * cell, top - (i * stride + kernel) * cell)
+            ax.add_patch(
+                Rectangle(xy, kernel * cell, kernel * cell, fc=(*color[:3], 0.18), ec=color, lw=2.2)
+            )
+    if padding:
+        ax.add_patch(
+            Rectangle(
+                (x_out + padding * cell, top - (side - padding) * cell),
+                (side - 2 * padding) * cell,
+                (side - 2 * padding) * cell,
+                fill=False,
+                ec="black",
+                lw=1.6,
+                ls="--",
+            )
+        )
+    out_side = side - 2 * padding
+    ax.text(
+        x_out + side * cell / 2,
+        top + 0.12,
+        f"stamps {stride} apart; output {out_side}×{out_side}",
+        ha="center",
+        va="bottom",
+        size=11,
+    )
+    ax.text(
+        x_out + side * cell / 2,
+        top - side * cell - 0.12,
+        "number: stamps that add up there" + ("; dashed: kept" if padding else ""),
+        ha="center",
+        va="top",
+        size=10,
+    )
+    return fig
+
+
+def _feature_shapes(model, x) -> list[tuple[int, int]]:
+    """(channels, side) after every convolution of ``model.net`` on the input ``x``."""
+    shapes = []
+    with torch.no_grad():
+        for layer in model.net:
+            x = layer(x)
+            if isinstance(layer, (torch.nn.Conv2d, torch.nn.ConvTranspose2d)):
+                shapes.append((x.shape[1], x.shape[-1]))
+    return shapes
+
+
+def dcgan_stack(G, D=None):
+    """The DCGAN as a stack of feature maps, computed by running ``G`` (and ``D``): each map is
+    drawn as a block whose face grows with its side and whose depth grows with log₂ of its
+    channels, labelled ``side×side×channels``. G's row goes from the latent ``z`` to the image,
+    D's row (if given) from the image to the logit. Returns the figure (6.8 in wide); show it
+    with :func:`as_svg`."""
+    from matplotlib.patches import FancyArrowPatch, Polygon
+
+    was_training = [m.training for m in (G, D) if m is not None]
+    for m in (G, D):
+        if m is not None:
+            m.eval()
+    try:
+        z = torch.zeros(1, G.latent_dim, 1, 1, device=_device(G))
+        if getattr(G, "num_classes", None):
+            raise ValueError("dcgan_stack draws an unconditional G; build it without num_classes")
+        g_rows = [(G.latent_dim, 1)] + _feature_shapes(G, z)
+        d_rows = None
+        if D is not None:
+            x = torch.zeros(1, G.channels, G.image_size, G.image_size, device=_device(D))
+            d_rows = [(G.channels, G.image_size)] + _feature_shapes(D, x)
+    finally:
+        for m, flag in zip([m for m in (G, D) if m is not None], was_training):
+            m.train(flag)
+
+    rows = [("G", g_rows)] + ([("D", d_rows)] if d_rows else [])
+    row_height = 1.75
+    fig = plt.figure(figsize=(COLUMN_WIDTH, row_height * len(rows) + 0.1))
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.set(xlim=(0, COLUMN_WIDTH), ylim=(0, row_height * len(rows) + 0.1), aspect="equal")
+    ax.set_axis_off()
+    max_side = max(s for _, shapes in rows for _, s in shapes)
+
+    def block(x, y, side, channels, color):
+        """A cuboid with its front face centred at (x, y)."""
+        face = 0.1 + 0.42 * np.log2(side + 1) / np.log2(max_side + 1)
+        depth = 0.03 + 0.03 * np.log2(channels)
+        dx, dy = 0.6 * depth, 0.45 * depth
+        x0, y0 = x - face / 2, y - face / 2
+        front = [(x0, y0), (x0 + face, y0), (x0 + face, y0 + face), (x0, y0 + face)]
+        top = [
+            (x0, y0 + face),
+            (x0 + face, y0 + face),
+            (x0 + face + dx, y0 + face + dy),
+            (x0 + dx, y0 + face + dy),
+        ]
+        right = [
+            (x0 + face, y0),
+            (x0 + face + dx, y0 + dy),
+            (x0 + face + dx, y0 + face + dy),
+            (x0 + face, y0 + face),
+        ]
+        for poly, alpha in ((right, 0.55), (top, 0.35), (front, 0.2)):
+            ax.add_patch(Polygon(poly, closed=True, fc=(*color[:3], alpha), ec=color, lw=1.2))
+        return x0 + face + dx, face
+
+    for r, (name, shapes) in enumerate(rows):
+        y = row_height * (len(rows) - r) - 0.75
+        color = plt.matplotlib.colors.to_rgb(FAKE if name == "G" else DISC)
+        n_items = len(shapes)
+        step = (COLUMN_WIDTH - 0.5) / n_items
+        right_prev = None
+        for i, (channels, side) in enumerate(shapes):
+            x = 0.45 + step * (i + 0.4)
+            right, face = block(x, y, side, channels, color)
+            label = f"{side}×{side}×{channels}"
+            if name == "G" and i == 0:
+                label = f"z: {channels}"
+            if name == "D" and i == len(shapes) - 1 and side == 1 and channels == 1:
+                label = "logit ℓ"
+            ax.text(x, y - 0.55, label, ha="center", va="top", size=10)
+            if right_prev is not None:
+                ax.add_patch(
+                    FancyArrowPatch(
+                        (right_prev + 0.03, y),
+                        (x - face / 2 - 0.05, y),
+                        arrowstyle="-|>",
+                        mutation_scale=10,
+                        lw=1.2,
+                        color="black",
+                    )
+                )
+            right_prev = right
+        note = (
+            "G: 4×4 transposed convolutions (stride 2 after the first), BN + ReLU; tanh at the end"
+            if name == "G"
+            else "D: 4×4 convolutions, stride 2, BN (not on the first) + LeakyReLU(0.2)"
+        )
+        ax.text(0.1, y + 0.62, note, ha="left", va="bottom", size=10, color=color)
     return fig

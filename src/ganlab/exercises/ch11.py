@@ -12,33 +12,33 @@ __all__ = ["check_projection_logit", "check_spectral_norm"]
 
 
 def _projection_case(seed: int = 0):
-    """Features φ (N, F), the last layer ψ (weights w (F,), bias b), class vectors E (K, F), labels
+    """Features ξ (N, F), the last layer ψ (weights w (F,), bias b), class vectors E (K, F), labels
     y (N,).
     """
     rng = np.random.default_rng(seed)
     n, f, k = 12, 6, 4
-    phi, w, b = rng.normal(size=(n, f)), rng.normal(size=f), float(rng.normal())
+    xi, w, b = rng.normal(size=(n, f)), rng.normal(size=f), float(rng.normal())
     E, y = rng.normal(size=(k, f)), rng.integers(0, k, size=n)
     y[:k] = np.arange(k)  # every class at least once
-    return phi, w, b, E, y
+    return xi, w, b, E, y
 
 
 def check_projection_logit(fn) -> Check:
-    """Check ``fn(phi, w, b, E, y) -> (N,) logits ψ(φ) + ⟨e_y, φ⟩`` with ``ψ(φ) = φ·w + b``.
+    """Check ``fn(xi, w, b, E, y) -> (N,) logits ψ(ξ) + ⟨e_y, ξ⟩`` with ``ψ(ξ) = ξ·w + b``.
 
-    Shapes: ``phi`` (N, F) features, ``w`` (F,), ``b`` a number, ``E`` (K, F) one vector per class,
+    Shapes: ``xi`` (N, F) features, ``w`` (F,), ``b`` a number, ``E`` (K, F) one vector per class,
     ``y`` (N,) integer labels in ``0..K-1``.
     """
-    phi, w, b, E, y = _projection_case()
-    out, error = _call(fn, phi, w, b, E, y)
+    xi, w, b, E, y = _projection_case()
+    out, error = _call(fn, xi, w, b, E, y)
     if error is not None:
         return error
-    psi, inner = phi @ w + b, np.sum(E[y] * phi, axis=1)
+    psi, inner = xi @ w + b, np.sum(E[y] * xi, axis=1)
     expected = psi + inner
     if out.shape == (len(y), len(E)):
         return Check(
             False,
-            f"you return shape {out.shape}, one logit per class for every image (φ Eᵀ); "
+            f"you return shape {out.shape}, one logit per class for every image (ξ Eᵀ); "
             "D(x, y) scores each image with its own label: pick row e_y of E for each image",
         )
     if out.shape != expected.shape:
@@ -48,16 +48,16 @@ def check_projection_logit(fn) -> Check:
     if np.allclose(out, expected, atol=1e-8):
         return Check(
             True,
-            "right: logit = φ·w + b + ⟨e_y, φ⟩; the class enters only through the inner product",
+            "right: logit = ξ·w + b + ⟨e_y, ξ⟩; the class enters only through the inner product",
         )
     if np.allclose(out, inner, atol=1e-8):
         return Check(
             False,
-            "you return ⟨e_y, φ⟩ only: the unconditional part ψ(φ) = φ·w + b, which says "
+            "you return ⟨e_y, ξ⟩ only: the unconditional part ψ(ξ) = ξ·w + b, which says "
             "whether x looks real at all, is missing",
         )
     if np.allclose(out, psi, atol=1e-8):
-        return Check(False, "you return ψ(φ) only, so the logit ignores the label: add ⟨e_y, φ⟩")
+        return Check(False, "you return ψ(ξ) only, so the logit ignores the label: add ⟨e_y, ξ⟩")
     if np.allclose(out, expected - b, atol=1e-8):
         return Check(False, "almost: the bias b of the last layer is missing")
     if np.allclose(out, psi + E[y] @ w, atol=1e-8) or np.allclose(
@@ -65,11 +65,9 @@ def check_projection_logit(fn) -> Check:
     ):
         return Check(
             False,
-            "the class term must be the inner product of e_y with the features φ(x) of this image",
+            "the class term must be the inner product of e_y with the features ξ(x) of this image",
         )
-    return Check(
-        False, "not ψ(φ) + ⟨e_y, φ⟩: compute phi @ w + b, then add (E[y] * phi).sum(axis=1)"
-    )
+    return Check(False, "not ψ(ξ) + ⟨e_y, ξ⟩: compute xi @ w + b, then add (E[y] * xi).sum(axis=1)")
 
 
 def _with_singular_values(rows: int, cols: int, sigmas, seed: int) -> np.ndarray:

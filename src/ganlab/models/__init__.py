@@ -16,7 +16,7 @@ that is on is recorded in ``hparams``, so a checkpoint rebuilds the model):
   ``y ∈ {0, …, K−1}`` (Mirza & Osindero 2014). G concatenates a learned label vector ``e_y`` to
   ``z``. D uses ``conditioning="concat"`` (``e_y`` joins the input: extra features for the MLP,
   extra constant channel maps for the DCGAN) or ``"projection"`` (Miyato & Koyama 2018:
-  ``logit = ψ(φ(x)) + ⟨e_y, φ(x)⟩`` with ``φ`` D's last features and ``ψ`` its last layer). The
+  ``logit = ψ(ξ(x)) + ⟨e_y, ξ(x)⟩`` with ``ξ`` D's last features and ``ψ`` its last layer). The
   MLP D defaults to concat, the DCGAN D to projection.
 - ``attention_at=s`` (DCGAN only): a :class:`SelfAttention` block after the layer whose feature
   map is ``s × s`` (SAGAN), in G and in D.

@@ -198,7 +198,7 @@ class DCGANDiscriminator(nn.Module):
     Options: ``batchnorm=False`` drops the batch norms, as usual with ``spectral_norm=True``
     (Miyato et al. 2018: a 1-Lipschitz D needs no normalisation over the batch, which would also
     couple each logit to the rest of its batch); ``num_classes`` with ``conditioning``
-    ``"projection"`` (``φ(x)``: the last 4×4 feature map summed over positions, ``e_y`` one
+    ``"projection"`` (``ξ(x)``: the last 4×4 feature map summed over positions, ``e_y`` one
     number per channel) or ``"concat"`` (``e_y`` as extra constant channel maps of the input);
     ``attention_at``.
     """
@@ -268,10 +268,10 @@ class DCGANDiscriminator(nn.Module):
         if self.conditioning == "concat":  # e_y broadcast to (label_dim) x image_size x image_size
             e = self.embed(y)[:, :, None, None].expand(-1, -1, *x.shape[2:]).to(x.dtype)
             return self.net(torch.cat([x, e], 1)).flatten()
-        h = self.net[:-1](x)  # φ(x): (N, c, 4, 4)
+        h = self.net[:-1](x)  # ξ(x): (N, c, 4, 4)
         return self.net[-1](h).flatten() + (self.embed(y) * h.sum((2, 3))).sum(
             1
-        )  # ψ(φ(x)) + ⟨e_y, Σ φ(x)⟩
+        )  # ψ(ξ(x)) + ⟨e_y, Σ ξ(x)⟩
 
 
 def dcgan(

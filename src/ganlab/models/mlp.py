@@ -76,7 +76,7 @@ class MLPDiscriminator(nn.Module):
     """``D: x ∈ R^in_dim → logit``, ``depth`` hidden LeakyReLU(0.2) layers of ``hidden`` units.
 
     With ``num_classes``: ``conditioning="concat"`` computes ``D(x, y) = net([x, e_y])``;
-    ``"projection"`` computes ``ψ(φ(x)) + ⟨e_y, φ(x)⟩`` with ``φ(x)`` the last hidden layer
+    ``"projection"`` computes ``ψ(ξ(x)) + ⟨e_y, ξ(x)⟩`` with ``ξ(x)`` the last hidden layer
     (``hidden`` features), ``ψ`` the output layer and ``e_y ∈ R^hidden`` (Miyato & Koyama 2018).
     """
 
@@ -119,8 +119,8 @@ class MLPDiscriminator(nn.Module):
             return self.net(x).squeeze(1)  # (N,) logits
         if self.conditioning == "concat":
             return self.net(torch.cat([x, self.embed(y)], 1)).squeeze(1)
-        h = self.net[:-1](x)  # φ(x): (N, hidden)
-        return self.net[-1](h).squeeze(1) + (self.embed(y) * h).sum(1)  # ψ(φ(x)) + ⟨e_y, φ(x)⟩
+        h = self.net[:-1](x)  # ξ(x): (N, hidden)
+        return self.net[-1](h).squeeze(1) + (self.embed(y) * h).sum(1)  # ψ(ξ(x)) + ⟨e_y, ξ(x)⟩
 
 
 def toy_gan(
