@@ -67,6 +67,7 @@ KNOWN_SCRIPT_ERRORS = {
 CONVERTED = {
     "book/intro.html",
     "book/01_implicit_models.html",
+    "book/04_optimal_discriminator.html",
 }
 WINDOW, SCREEN = 1280, 2000  # the browser window, CSS px: a laptop's width, a tall screenful
 MAX_LINE = 88  # characters in a visible code line (STYLE.md)
