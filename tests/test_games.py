@@ -89,6 +89,78 @@ def test_optimistic_play_on_xy_decays_at_the_root_of_its_recurrence(lr):
     assert measured == pytest.approx(rate, rel=1e-6)
 
 
+@pytest.mark.parametrize("beta", [-0.5, 0.5, 0.9])
+def test_heavy_ball_on_xy_grows_at_the_root_of_its_recurrence(beta):
+    """z_{t+1} = (1 + beta + lr A) z_t − beta z_{t−1}; on A's eigenvalue i,
+    mu² − (1 + beta + i lr) mu + beta = 0: positive momentum spirals out faster."""
+    lr = 0.3
+    path = games.trajectory(games.bilinear(), (1.0, 0.5), lr, 300, momentum=beta)
+    rate = max(abs(np.roots([1, -(1 + beta + 1j * lr), beta])))
+    measured = (radii(path)[-1] / radii(path)[-101]) ** (1 / 100)
+    assert measured == pytest.approx(rate, rel=1e-6)
+    assert (rate > math.sqrt(1 + lr**2)) == (beta > 0)  # momentum 0: sqrt(1 + lr²)
+
+
+def test_heavy_ball_first_step_is_plain_and_then_carries_the_velocity():
+    lr, beta = 0.3, 0.5
+    path = games.trajectory(games.bilinear(), (1.0, 0.0), lr, 2, momentum=beta)
+    plain = games.trajectory(games.bilinear(), (1.0, 0.0), lr, 2)
+    np.testing.assert_allclose(path[1], plain[1], rtol=1e-15)
+    z1 = path[1]
+    np.testing.assert_allclose(
+        path[2], z1 + lr * np.array([-z1[1], z1[0]]) + beta * (z1 - path[0]), rtol=1e-14
+    )
+
+
+def test_negative_momentum_with_alternating_steps_converges_on_xy():
+    """Gidel et al. (2019): alternating play cycles; with beta < 0 it converges, with beta > 0 it
+    diverges."""
+    start, lr = (1.0, 0.5), 0.3
+
+    def final(beta):
+        return radii(games.trajectory(games.bilinear(), start, lr, 300, "alternating", beta))[-1]
+
+    assert final(-0.5) < 0.05 and 0.5 < final(0.0) < 2.0 and final(0.5) > 1e6
+
+
+def test_heavy_momentum_breaks_r1_convergence_on_the_dirac_gan():
+    game = games.dirac_gan(gamma=0.3)
+    ends = [radii(games.trajectory(game, (1.0, 1.0), 0.2, 1500, momentum=b))[-1] for b in (0, 0.9)]
+    assert ends[0] < 1e-6 and ends[1] > 1.0
+
+
+def test_dirac_wgan_value_field_and_clipping():
+    theta, psi, gamma = np.array([0.5, -1.0, 2.0]), np.array([1.5, 0.3, -0.7]), 0.6
+    game = games.dirac_wgan(clip=None, gamma=gamma)
+    expected = -psi * theta - gamma / 2 * (np.abs(psi) - 1) ** 2
+    np.testing.assert_allclose(game.value(theta, psi), expected, rtol=1e-12)
+    eps = 1e-6
+    np.testing.assert_allclose(
+        game.vector_field(theta, psi)[0],
+        -(game.value(theta + eps, psi) - game.value(theta - eps, psi)) / (2 * eps),
+        atol=1e-8,
+    )
+    np.testing.assert_allclose(
+        game.vector_field(theta, psi)[1],
+        (game.value(theta, psi + eps) - game.value(theta, psi - eps)) / (2 * eps),
+        atol=1e-8,
+    )
+    assert game.project is None
+    path = games.trajectory(games.dirac_wgan(clip=0.5), (1.0, 0.4), 0.2, 200)
+    assert np.abs(path[:, 1]).max() <= 0.5 and np.isclose(np.abs(path[:, 1]).max(), 0.5)
+
+
+@pytest.mark.parametrize("method", ["simultaneous", "alternating"])
+def test_wgan_and_wgan_gp_do_not_converge_on_the_dirac_gan_but_r1_does(method):
+    """Mescheder et al. (2018): the distance to the equilibrium stays of order one."""
+    start, lr, n = (1.0, 1.0), 0.2, 3000
+    for game in [games.dirac_wgan(clip=1.0), games.dirac_wgan(clip=None, gamma=1.0)]:
+        theta = games.trajectory(game, start, lr, n, method)[-n // 5 :, 0]
+        assert np.abs(theta).max() > 0.5, game.name
+    r1 = games.trajectory(games.dirac_gan(gamma=1.0), start, lr, n, method)
+    assert radii(r1)[-1] < 1e-6
+
+
 def test_flow_on_xy_is_a_rotation():
     t, path = games.flow(games.bilinear(), (1.0, 0.0), t_max=2 * math.pi, num_points=9)
     np.testing.assert_allclose(path, np.stack([np.cos(t), np.sin(t)], axis=1), atol=1e-8)
@@ -210,6 +282,16 @@ def test_plot_game_draws_paths(monkeypatch):
             "unknown loss 'wgan'; choose one of: minimax, nonsaturating",
         ),
         (lambda: games.dirac_gan(gamma=-1.0), "gamma must be a finite number >= 0"),
+        (lambda: games.dirac_wgan(clip=0.0), "clip must be a positive"),
+        (lambda: games.dirac_wgan(gamma=-1.0), "gamma must be a finite number >= 0"),
+        (
+            lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 10, momentum=1.0),
+            "momentum must be a number in",
+        ),
+        (
+            lambda: games.trajectory(games.bilinear(), (1, 0), 0.1, 10, "optimistic", 0.5),
+            "momentum works with method 'simultaneous' or 'alternating'",
+        ),
         (lambda: games.bilinear(damping=float("inf")), "damping must be a finite number >= 0"),
         (lambda: games.flow(games.bilinear(), (1, 0), t_max=0), "t_max must be a positive"),
         (lambda: games.field_on_grid(games.bilinear(), n=1), "n must be at least 2"),

@@ -2,7 +2,8 @@
 
 Chapter 3 uses these to show why GAN training cycles: the bilinear game ``min_x max_y x·y`` and
 the *Dirac GAN* of Mescheder et al. (2018), whose data is a point mass at 0, whose generator is a
-point mass at ``theta`` and whose discriminator is ``D(x) = sigmoid(psi·x)``.
+point mass at ``theta`` and whose discriminator is ``D(x) = sigmoid(psi·x)`` (or, for the WGAN
+version, the critic ``f(x) = psi·x``).
 
 A :class:`Game` stores its *vector field* ``v(x, y) = (−∂loss_x/∂x, −∂loss_y/∂y)``: the direction in
 which each player would move by gradient descent on its own loss. In a zero-sum game with value
@@ -36,6 +37,9 @@ class Game:
     ``vector_field(x, y) -> (dx, dy)``: minus each player's gradient of its own loss (broadcasts
     over arrays). ``value(x, y)``: what player 2 maximises; in a zero-sum game player 1 minimises
     it. ``equilibrium``: the point where the field vanishes. ``labels``: axis names for plots.
+    ``project``: a constraint set, as the map of a point ``(x, y)`` to the nearest allowed one
+    (e.g. WGAN's weight clipping); :func:`trajectory` applies it after every step, :func:`flow`
+    ignores it. ``None``: no constraint.
     """
 
     name: str
@@ -43,6 +47,7 @@ class Game:
     value: Callable[[np.ndarray, np.ndarray], np.ndarray]
     equilibrium: tuple[float, float] = (0.0, 0.0)
     labels: tuple[str, str] = ("x", "y")
+    project: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 def _non_negative(name: str, value) -> None:
@@ -103,12 +108,54 @@ def dirac_gan(loss: str = "minimax", gamma: float = 0.0) -> Game:
     return Game(name, vector_field, value, labels=("θ (generator)", "ψ (discriminator)"))
 
 
+def dirac_wgan(clip: float | None = 1.0, gamma: float = 0.0) -> Game:
+    """The Dirac GAN with a Wasserstein critic ``f_psi(x) = psi·x`` (Mescheder et al. 2018, §2).
+
+    The value is ``V(theta, psi) = f(0) − f(theta) − gamma/2 · (|psi| − 1)² = −psi·theta − ...``:
+    the critic ascends it, the generator descends it. ``clip``: WGAN's weight clipping,
+    ``|psi| <= clip`` after every step (``None``: no clipping); ``gamma``: WGAN-GP's gradient
+    penalty ``gamma/2 · (|∂f/∂x| − 1)²`` (here ``∂f/∂x = psi`` everywhere, so the penalty does not
+    depend on where it is evaluated). The equilibrium is ``(0, 0)``; at ``psi = 0`` the penalty's
+    gradient is taken as 0 (it jumps there: ``−gamma·sign(psi)·(|psi| − 1)``).
+    """
+    if clip is not None:
+        positive("clip", clip)
+    _non_negative("gamma", gamma)
+
+    def vector_field(theta, psi):
+        d_psi = -theta - gamma * np.sign(psi) * (np.abs(psi) - 1.0)  # +∂V/∂psi
+        return psi + 0.0 * theta, d_psi  # −∂V/∂theta = psi
+
+    def value(theta, psi):
+        return -psi * theta - 0.5 * gamma * np.square(np.abs(psi) - 1.0)
+
+    def project(z):
+        return np.array([z[0], np.clip(z[1], -clip, clip)])
+
+    parts = ([f"clip {clip:g}"] if clip is not None else []) + (
+        [f"GP gamma {gamma:g}"] if gamma else []
+    )
+    name = "Dirac WGAN" + (f" ({', '.join(parts)})" if parts else "")
+    return Game(
+        name,
+        vector_field,
+        value,
+        labels=("θ (generator)", "ψ (critic)"),
+        project=None if clip is None else project,
+    )
+
+
 def _v(game: Game, z: np.ndarray) -> np.ndarray:
     return np.array(game.vector_field(z[0], z[1]), dtype=np.float64)
 
 
 def trajectory(
-    game: Game, start, lr: float, num_steps: int, method: str = "simultaneous"
+    game: Game,
+    start,
+    lr: float,
+    num_steps: int,
+    method: str = "simultaneous",
+    momentum: float = 0.0,
 ) -> np.ndarray:
     """Iterates of discrete gradient play from ``start``; returns an array ``(num_steps + 1, 2)``.
 
@@ -120,26 +167,47 @@ def trajectory(
     - ``optimistic``: ``z ← z + lr·(2 v(z_t) − v(z_{t−1}))`` (Daskalakis et al. 2018;
       ``v(z_{−1}) = v(z_0)``).
 
+    ``momentum`` ``beta`` (simultaneous and alternating only) adds Polyak's heavy-ball term
+    ``beta·(z_t − z_{t−1})`` to each player's step (``z_{−1} = z_0``): ``beta > 0`` is the
+    momentum of SGD (and, roughly, Adam's ``beta1``); ``beta < 0`` is the *negative momentum* of
+    Gidel et al. (2019). With alternating steps, ``y``'s step uses the new ``x`` as before. If the
+    game has a ``project``, it is applied after every step (and to extragradient's look-ahead).
+
     Diverging play is not stopped: its iterates may overflow to ``inf`` (numpy warns).
     """
     z = _point("start", start)
     positive("lr", lr)
     positive_int("num_steps", num_steps)
     choice("method", method, METHODS)
+    if (
+        isinstance(momentum, bool)
+        or not isinstance(momentum, (int, float))
+        or not -1 < momentum < 1
+    ):
+        raise ValueError(f"momentum must be a number in (-1, 1), got {momentum!r}")
+    if momentum and method not in ("simultaneous", "alternating"):
+        raise ValueError(
+            f"momentum works with method 'simultaneous' or 'alternating', not {method!r}"
+        )
+    project = game.project or (lambda point: point)
     path = np.empty((num_steps + 1, 2))
     path[0] = z
     v_prev = _v(game, z)
+    z_prev = z
     for t in range(1, num_steps + 1):
+        push = momentum * (z - z_prev)  # the heavy ball's velocity; zero without momentum
+        z_prev = z
         if method == "simultaneous":
-            z = z + lr * _v(game, z)
+            z = z + lr * _v(game, z) + push
         elif method == "alternating":
-            x = z[0] + lr * game.vector_field(z[0], z[1])[0]
-            z = np.array([x, z[1] + lr * game.vector_field(x, z[1])[1]])
+            x = z[0] + lr * game.vector_field(z[0], z[1])[0] + push[0]
+            z = np.array([x, z[1] + lr * game.vector_field(x, z[1])[1] + push[1]])
         elif method == "extragradient":
-            z = z + lr * _v(game, z + lr * _v(game, z))
+            z = z + lr * _v(game, project(z + lr * _v(game, z)))
         else:  # optimistic
             v_now = _v(game, z)
             z, v_prev = z + lr * (2 * v_now - v_prev), v_now
+        z = project(z)
         path[t] = z
     return path
 

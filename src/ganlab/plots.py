@@ -515,6 +515,7 @@ def training_loop_schematic():
     arrow((5.2, 0.91), (1.6, 0.91), rad=-0.25)
     ax.text(3.4, 0.42, "next iteration, until num_steps generator steps", ha="center",
             va="center", size=10)  # fmt: skip
+    return fig
 
 
 # Chapter 8's pictures: the transposed convolution as stamps, and the DCGAN stack.
