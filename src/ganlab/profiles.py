@@ -29,24 +29,24 @@ DEVICES = ("cuda", "mps", "cpu")
 
 # Expected minutes per chapter: (quick, full), None where not measured yet. Quick: nbval's wall
 # time for the notebook on a 2-core CPU with one torch thread, rounded up to half a minute (the
-# values below were measured on a shared 2-core machine under load, so they are upper bounds);
+# values below: .ci/run on a clean clone, 2-core machine with nothing else running, 2026-12-02);
 # full: a T4 (Colab's free GPU), or estimated from a measured ratio. Update this table when a
 # chapter is re-measured (bench/results/ holds the runs); tests/test_profiles.py checks that every
 # chapter of the book has a row and a quick value.
 MINUTES: dict[str, tuple[float | None, float | None]] = {
-    "01_implicit_models": (1.0, None),
-    "02_learning_by_comparison": (1.0, None),
-    "03_game": (2.0, None),
-    "04_optimal_discriminator": (2.0, None),
-    "05_training_algorithm": (7.5, None),
-    "06_saturation": (3.0, None),
-    "07_failure_modes": (10.0, None),
-    "08_dcgan": (2.5, None),
-    "09_fgan": (2.0, None),
-    "10_wgan": (3.5, None),
-    "11_conditional": (2.0, None),
-    "12_bakeoff": (1.5, None),
-    "failure_gallery": (1.5, None),
+    "01_implicit_models": (0.5, None),
+    "02_learning_by_comparison": (0.5, None),
+    "03_game": (0.5, None),
+    "04_optimal_discriminator": (0.5, None),
+    "05_training_algorithm": (2.0, None),
+    "06_saturation": (1.0, None),
+    "07_failure_modes": (2.5, None),
+    "08_dcgan": (0.5, None),
+    "09_fgan": (1.0, None),
+    "10_wgan": (1.0, None),
+    "11_conditional": (0.5, None),
+    "12_bakeoff": (0.5, None),
+    "failure_gallery": (1.0, None),
 }
 
 _chapter: str | None = None  # set by begin_chapter(): the chapter this kernel runs
