@@ -347,3 +347,49 @@ def test_start_continues_each_member_from_an_earlier_run():
             start=first,
             models=lambda s: ganlab.toy_gan(2, seed=s, **SMALL),
         )
+
+
+def _result_state(result):
+    """Everything a sweep computes, as plain values and tensors, for exact comparison."""
+    return (
+        [h.loss_d for h in result.histories],
+        [h.metrics for h in result.histories],
+        result.coverage,
+        [p.clone() for p in [*result.G.parameters(), *result.D.parameters()]],
+    )
+
+
+def test_run_many_in_worker_processes_equals_one_after_another_bit_for_bit():
+    jobs = [
+        dict(mixture=ganlab.ring(), seeds=[0, 1], cfg=FAST, track_every=10, **SMALL),
+        dict(mixture=ganlab.grid(), seeds=[2], cfg=dataclasses.replace(FAST, k_disc=2), **SMALL),
+        dict(mixture=ganlab.ring(), seeds=[3], cfg=FAST, lr_g=[5e-4], **SMALL),
+    ]
+    here = sweep.run_many(jobs, workers=1)
+    apart = sweep.run_many(jobs, workers=2)
+    assert [len(r) for r in apart] == [2, 1, 1]  # in the order of the jobs
+    assert apart[1].mixture.n_modes == 25 and apart[2].lr_g == (5e-4,)
+    for a, b in zip(here, apart):
+        loss_a, modes_a, cov_a, params_a = _result_state(a)
+        loss_b, modes_b, cov_b, params_b = _result_state(b)
+        assert loss_a == loss_b and modes_a == modes_b and cov_a == cov_b
+        assert all(torch.equal(p, q) for p, q in zip(params_a, params_b))
+    assert torch.get_num_threads() >= 1  # restored, whatever it was
+
+
+def test_run_many_keeps_the_callers_thread_count_and_refuses_what_cannot_travel():
+    torch.set_num_threads(2)
+    try:
+        sweep.run_many([dict(mixture=ganlab.ring(), seeds=[0], cfg=FAST, **SMALL)], workers=1)
+        assert torch.get_num_threads() == 2
+    finally:
+        torch.set_num_threads(1)
+    lam = dict(
+        mixture=ganlab.ring(), seeds=[0], cfg=FAST, models=lambda s: ganlab.toy_gan(2, seed=s)
+    )
+    with pytest.raises(ValueError, match=r"jobs\[1\] cannot be sent to a worker process"):
+        sweep.run_many([dict(mixture=ganlab.ring(), seeds=[0], cfg=FAST), lam], workers=2)
+    with pytest.raises(ValueError, match=r"jobs\[0\] must be a dict"):
+        sweep.run_many([("not", "a dict")])
+    with pytest.raises(ValueError, match="workers"):
+        sweep.run_many([], workers=0)

@@ -16,6 +16,7 @@ protocol, and :func:`generator_grad_norm`) with the median and range over seeds.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import math
 from collections.abc import Callable, Sequence
 from contextlib import contextmanager
@@ -340,6 +341,7 @@ def compare(
     track_every: int = 250,
     callbacks: Callable[[str, int], Sequence[Callable]] | None = None,
     batched: bool = False,
+    workers: int | None = None,
 ) -> Comparison:
     """Train every setting in ``names`` with every seed in ``seeds`` on ``mixture``; measure each
     run.
@@ -355,6 +357,8 @@ def compare(
     (several times faster on a CPU; each run equals the single run up to float rounding, which a
     long run amplifies, so compare statistics over seeds). Its Histories have the coverage metrics
     but no ``probe_grad_norm_g`` trace (the end value is measured), and it takes no callbacks.
+    On a CPU the settings train side by side, one process per core (``workers``; see
+    :func:`ganlab.sweep.run_many`): the same numbers as one after another, bit for bit.
     """
     settings = [get(name) for name in names]
     if not seeds:
@@ -364,7 +368,7 @@ def compare(
     if batched:
         if callbacks is not None:
             raise ValueError("batched=True takes no callbacks: record them with run() one by one")
-        return _compare_batched(settings, mixture, tuple(seeds), num_steps, n, track_every)
+        return _compare_batched(settings, mixture, tuple(seeds), num_steps, n, track_every, workers)
     runs = []
     for setting in settings:
         loss = setting.config().loss
@@ -407,22 +411,24 @@ def _measured(setting: Setting, seed: int, G, D, history: History, coverage) -> 
     )
 
 
-def _compare_batched(settings, mixture, seeds, num_steps, n, track_every) -> Comparison:
-    """:func:`compare` with the seeds of each setting trained as one :func:`ganlab.sweep.run`."""
-    from .sweep import run as sweep_run  # the batched trainer, at the level of train()
+def _compare_batched(settings, mixture, seeds, num_steps, n, track_every, workers) -> Comparison:
+    """:func:`compare` with the seeds of each setting trained as one :func:`ganlab.sweep.run`,
+    the settings side by side in ``workers`` processes (:func:`ganlab.sweep.run_many`)."""
+    from .sweep import run_many  # the batched trainer, at the level of train()
 
+    jobs = [
+        dict(
+            mixture=mixture,
+            seeds=seeds,
+            cfg=setting.config(num_steps=num_steps),
+            models=functools.partial(setting.models, mixture.dim),
+            coverage_n=n,
+            track_every=track_every,
+        )
+        for setting in settings
+    ]
     runs = []
-    for setting in settings:
-        cfg = setting.config(num_steps=num_steps)
-        with _one_thread_on_cpu(cfg.resolved_device()):
-            result = sweep_run(
-                mixture,
-                seeds,
-                cfg,
-                models=lambda s, setting=setting: setting.models(mixture.dim, s),
-                coverage_n=n,
-                track_every=track_every,
-            )
+    for setting, result in zip(settings, run_many(jobs, workers)):
         for i, seed in enumerate(seeds):
             G, D = result.member(i)
             runs.append(_measured(setting, seed, G, D, result.histories[i], result.coverage[i]))

@@ -28,6 +28,9 @@ betas, number of steps and the networks' sizes. ``train``'s speed and infrastruc
 which rounds differently. A member whose loss becomes NaN or infinite is marked diverged at that
 step (the step ``train`` raises ``TrainingDiverged`` for) and frozen; the others go on.
 
+Several sweeps (different losses, betas or networks) go side by side with :func:`run_many`, one
+worker process per CPU core.
+
 How much faster than a loop of ``train`` this is depends on the networks' size (small ones gain
 most): ``bench/sweep.py`` measures it, and ``bench/README.md`` has the numbers.
 """
@@ -37,8 +40,13 @@ from __future__ import annotations
 import copy
 import itertools
 import math
+import multiprocessing
+import os
+import pickle
+import sys
 import time
 from collections.abc import Callable, Sequence
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -386,6 +394,65 @@ def run(
         histories, coverage, seeds, lr_g, lr_d, k_disc, tuple(diverged), mixture, wall_time,
         G, D, templates,
     )  # fmt: skip
+
+
+def run_many(jobs: Sequence[dict], workers: int | None = None) -> list[SweepResult]:
+    """Several sweeps, ``run(**job)`` for each job, side by side in worker processes on a CPU.
+
+    A sweep keeps one CPU core busy (one torch thread: toy networks gain nothing from more), so a
+    machine with two cores trains two sweeps in about the time of one. Each worker trains with one
+    thread, as :func:`ganlab.failures.compare` does, so the results are those of ``workers=1``
+    bit for bit, whatever the number of workers. Returns the results in the order of ``jobs``.
+
+    Args:
+        jobs: the keyword arguments of :func:`run`, one dict per sweep. They travel to the
+            workers by pickle: give ``models`` as a module-level function or a
+            ``functools.partial`` of one, not a lambda or a function defined in a notebook.
+        workers: processes to use; None: one per job, up to the CPU cores this process may use.
+            1, or any job on a GPU (one process already keeps it busy), trains the jobs here, one
+            after another.
+    """
+    jobs = list(jobs)
+    for i, job in enumerate(jobs):
+        if not isinstance(job, dict) or "mixture" not in job:
+            raise ValueError(f"jobs[{i}] must be a dict of run()'s arguments with a 'mixture'")
+    if workers is None:
+        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+        workers = min(len(jobs), cores or 1)
+    positive_int("workers", workers)
+    on_gpu = any(job.get("cfg", TrainConfig()).resolved_device().type != "cpu" for job in jobs)
+    if workers == 1 or len(jobs) <= 1 or on_gpu:
+        return [_run_job(job) for job in jobs]
+    for i, job in enumerate(jobs):
+        try:
+            pickle.dumps(job)
+        except Exception as error:  # what pickle raises depends on the object
+            raise ValueError(
+                f"jobs[{i}] cannot be sent to a worker process ({error}); give models= as a "
+                "module-level function or functools.partial, or run with workers=1"
+            ) from None
+    # fork starts a worker in milliseconds; elsewhere (macOS, Windows) spawn imports torch anew
+    method = "fork" if sys.platform == "linux" else "spawn"
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+        return [pickle.loads(data) for data in pool.map(_run_job_pickled, jobs)]
+
+
+def _run_job_pickled(job: dict) -> bytes:
+    """:func:`_run_job` in a worker, its result as plain pickle bytes: the pool's own pickler
+    would hand tensors over through shared memory, a protocol that can stall on the way back."""
+    return pickle.dumps(_run_job(job))
+
+
+def _run_job(job: dict) -> SweepResult:
+    """``run(**job)``, with one torch thread on a CPU (the setting restored afterwards)."""
+    if job.get("cfg", TrainConfig()).resolved_device().type != "cpu":
+        return run(**job)
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return run(**job)
+    finally:
+        torch.set_num_threads(before)
 
 
 class _Step:
