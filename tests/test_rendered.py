@@ -100,17 +100,10 @@ def build_sources(dest: Path, executed: dict) -> None:
 
 
 @pytest.fixture(scope="module")
-def book(executed_notebooks, tmp_path_factory):
-    """The book built from nbval's outputs and checked in Chromium: ``html``, ``reports``,
-    ``executed``."""
-    chromium = cr.find_chromium()
-    if chromium is None:
-        unavailable("no Chromium: `apt-get install chromium` (.ci/run does), or set $CHROMIUM")
-    if not (MATHJAX / "tex-mml-chtml.js").exists():
-        unavailable(
-            f"no MathJax 3 at {MATHJAX} ($GANLAB_MATHJAX): .ci/run fetches it with "
-            "`npm pack mathjax@3.2.2`"
-        )
+def built(executed_notebooks, tmp_path_factory):
+    """The instructor edition built from nbval's outputs, execution off, warnings as errors:
+    ``html``, ``work`` (a scratch folder beside it), ``executed``. This is the session's one
+    build of the instructor edition (tests/test_book.py builds the student edition)."""
     if not executed_notebooks:
         unavailable(
             "nbval executed no notebook in this session: run "
@@ -126,10 +119,44 @@ def book(executed_notebooks, tmp_path_factory):
         timeout=900,
     )
     assert result.returncode == 0, result.stdout[-5000:] + result.stderr[-5000:]
-    html = work / "_build" / "html"
+    return SimpleNamespace(html=work / "_build" / "html", work=work, executed=executed_notebooks)
+
+
+@pytest.fixture(scope="module")
+def book(built):
+    """The built book checked in Chromium: ``html``, ``reports``, ``executed``."""
+    chromium = cr.find_chromium()
+    if chromium is None:
+        unavailable("no Chromium: `apt-get install chromium` (.ci/run does), or set $CHROMIUM")
+    if not (MATHJAX / "tex-mml-chtml.js").exists():
+        unavailable(
+            f"no MathJax 3 at {MATHJAX} ($GANLAB_MATHJAX): .ci/run fetches it with "
+            "`npm pack mathjax@3.2.2`"
+        )
+    html = built.html
     (html / "_static" / "mathjax").symlink_to(MATHJAX.resolve(), target_is_directory=True)
     reports = cr.check_book(html, screenshots=ARTIFACTS, query="discriminator", chromium=chromium)
-    return SimpleNamespace(html=html, reports=reports, executed=executed_notebooks)
+    return SimpleNamespace(html=html, reports=reports, executed=built.executed)
+
+
+def test_the_instructor_build_has_every_page_solutions_bibliography_and_colab_links(built):
+    """What `jupyter-book build .` must give, checked on this session's build."""
+    from test_book import check_colab_set, toc_files
+
+    html = built.html
+    for name in toc_files():
+        assert (html / f"{name}.html").exists(), name
+    chapter = (html / "book" / "04_optimal_discriminator.html").read_text()
+    assert "prop-optimal-d" in chapter and "colab.research.google.com" in chapter
+    assert chapter.count('class="solution') >= 3  # instructors see the solutions (in dropdowns)
+    bibliography = (html / "book" / "bibliography.html").read_text()
+    assert (
+        "Generative adversarial nets" in bibliography
+        and bibliography.count('role="doc-biblioentry"') >= 8
+    )
+    assert 'id="cite-goodfellow2014gan"' in bibliography  # bibtex_cite_id: Colab links use it
+    assert "CC BY 4.0" in chapter  # the footer names the licence of the text
+    check_colab_set(html, built.work / "colab", student=False)
 
 
 def page_of(path: Path) -> str:
