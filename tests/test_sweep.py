@@ -393,3 +393,14 @@ def test_run_many_keeps_the_callers_thread_count_and_refuses_what_cannot_travel(
         sweep.run_many([("not", "a dict")])
     with pytest.raises(ValueError, match="workers"):
         sweep.run_many([], workers=0)
+
+
+def test_run_many_trains_one_after_another_where_processes_cannot_fork(monkeypatch):
+    monkeypatch.setattr(sweep.sys, "platform", "darwin")
+    monkeypatch.setattr(sweep, "ProcessPoolExecutor", None)  # would fail if it were used
+    job = dict(
+        mixture=ganlab.ring(), seeds=[0], cfg=FAST, models=lambda s: ganlab.toy_gan(2, seed=s)
+    )
+    results = sweep.run_many([job, job], workers=2)  # a lambda is fine: nothing is pickled
+    assert [len(r) for r in results] == [1, 1]
+    assert results[0].histories[0].loss_d == results[1].histories[0].loss_d

@@ -406,11 +406,12 @@ def run_many(jobs: Sequence[dict], workers: int | None = None) -> list[SweepResu
 
     Args:
         jobs: the keyword arguments of :func:`run`, one dict per sweep. They travel to the
-            workers by pickle: give ``models`` as a module-level function or a
-            ``functools.partial`` of one, not a lambda or a function defined in a notebook.
+            workers by pickle: give ``models`` as a named function (one defined in a notebook
+            will do) or a ``functools.partial`` of one, not a lambda.
         workers: processes to use; None: one per job, up to the CPU cores this process may use.
-            1, or any job on a GPU (one process already keeps it busy), trains the jobs here, one
-            after another.
+            1, any job on a GPU (one process already keeps it busy), or a system without
+            ``fork`` (macOS, Windows: a fresh process would not know a function defined in a
+            notebook) trains the jobs here, one after another.
     """
     jobs = list(jobs)
     for i, job in enumerate(jobs):
@@ -421,7 +422,8 @@ def run_many(jobs: Sequence[dict], workers: int | None = None) -> list[SweepResu
         workers = min(len(jobs), cores or 1)
     positive_int("workers", workers)
     on_gpu = any(job.get("cfg", TrainConfig()).resolved_device().type != "cpu" for job in jobs)
-    if workers == 1 or len(jobs) <= 1 or on_gpu:
+    forks = sys.platform == "linux"  # a forked worker starts in milliseconds, knowing everything
+    if workers == 1 or len(jobs) <= 1 or on_gpu or not forks:
         return [_run_job(job) for job in jobs]
     for i, job in enumerate(jobs):
         try:
@@ -429,11 +431,9 @@ def run_many(jobs: Sequence[dict], workers: int | None = None) -> list[SweepResu
         except Exception as error:  # what pickle raises depends on the object
             raise ValueError(
                 f"jobs[{i}] cannot be sent to a worker process ({error}); give models= as a "
-                "module-level function or functools.partial, or run with workers=1"
+                "named function or a functools.partial of one, or run with workers=1"
             ) from None
-    # fork starts a worker in milliseconds; elsewhere (macOS, Windows) spawn imports torch anew
-    method = "fork" if sys.platform == "linux" else "spawn"
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context(method)) as pool:
+    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
         return [pickle.loads(data) for data in pool.map(_run_job_pickled, jobs)]
 
 
