@@ -396,8 +396,8 @@ def test_run_many_keeps_the_callers_thread_count_and_refuses_what_cannot_travel(
 
 
 def test_run_many_trains_one_after_another_where_processes_cannot_fork(monkeypatch):
-    monkeypatch.setattr(sweep.sys, "platform", "darwin")
-    monkeypatch.setattr(sweep, "ProcessPoolExecutor", None)  # would fail if it were used
+    monkeypatch.setattr(ganlab.parallel.sys, "platform", "darwin")
+    monkeypatch.setattr(ganlab.parallel, "ProcessPoolExecutor", None)  # fails if it is used
     job = dict(
         mixture=ganlab.ring(), seeds=[0], cfg=FAST, models=lambda s: ganlab.toy_gan(2, seed=s)
     )

@@ -40,13 +40,9 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import multiprocessing
-import os
 import pickle
-import sys
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import asdict, dataclass
 
 import numpy as np
@@ -55,6 +51,7 @@ from torch import nn
 from torch.func import vmap
 from tqdm.auto import tqdm
 
+from . import parallel
 from ._checks import positive_int
 from .batched import BatchedAdam, StackedMLP, noise_members, sample_members
 from .config import TrainConfig, sweep_refusals
@@ -417,42 +414,23 @@ def run_many(jobs: Sequence[dict], workers: int | None = None) -> list[SweepResu
     for i, job in enumerate(jobs):
         if not isinstance(job, dict) or "mixture" not in job:
             raise ValueError(f"jobs[{i}] must be a dict of run()'s arguments with a 'mixture'")
-    if workers is None:
-        cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
-        workers = min(len(jobs), cores or 1)
-    positive_int("workers", workers)
-    on_gpu = any(job.get("cfg", TrainConfig()).resolved_device().type != "cpu" for job in jobs)
-    forks = sys.platform == "linux"  # a forked worker starts in milliseconds, knowing everything
-    if workers == 1 or len(jobs) <= 1 or on_gpu or not forks:
-        return [_run_job(job) for job in jobs]
-    for i, job in enumerate(jobs):
-        try:
-            pickle.dumps(job)
-        except Exception as error:  # what pickle raises depends on the object
-            raise ValueError(
-                f"jobs[{i}] cannot be sent to a worker process ({error}); give models= as a "
-                "named function or a functools.partial of one, or run with workers=1"
-            ) from None
-    with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return [pickle.loads(data) for data in pool.map(_run_job_pickled, jobs)]
-
-
-def _run_job_pickled(job: dict) -> bytes:
-    """:func:`_run_job` in a worker, its result as plain pickle bytes: the pool's own pickler
-    would hand tensors over through shared memory, a protocol that can stall on the way back."""
-    return pickle.dumps(_run_job(job))
+    if any(job.get("cfg", TrainConfig()).resolved_device().type != "cpu" for job in jobs):
+        return [run(**job) for job in jobs]
+    if parallel.can_fork() and (workers is None or workers > 1) and len(jobs) > 1:
+        for i, job in enumerate(jobs):
+            try:
+                pickle.dumps(job)
+            except Exception as error:  # what pickle raises depends on the object
+                raise ValueError(
+                    f"jobs[{i}] cannot be sent to a worker process ({error}); give models= as a "
+                    "named function or a functools.partial of one, or run with workers=1"
+                ) from None
+    return parallel.map(_run_job, jobs, workers)
 
 
 def _run_job(job: dict) -> SweepResult:
-    """``run(**job)``, with one torch thread on a CPU (the setting restored afterwards)."""
-    if job.get("cfg", TrainConfig()).resolved_device().type != "cpu":
-        return run(**job)
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return run(**job)
-    finally:
-        torch.set_num_threads(before)
+    """``run(**job)``: a module-level function, so that it can be sent to a worker."""
+    return run(**job)
 
 
 class _Step:
