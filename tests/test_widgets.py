@@ -239,3 +239,18 @@ def test_every_interactive_figure_of_the_book_uses_the_helper():
     for name, text in sources.items():
         plain = text.replace("ganlab.widgets.interact(", "")
         assert "interact(" not in plain, f"{name}: use ganlab.widgets.interact (a static fallback)"
+
+
+def test_without_the_note_the_cell_shows_the_picture_alone(monkeypatch):
+    shown = []
+    monkeypatch.setattr(
+        "IPython.display.display", lambda *args, **kwargs: shown.append((args, kwargs))
+    )
+    monkeypatch.setattr(widgets, "in_colab", lambda: False)
+    widgets.interact(lambda a=1.0: show(a, calls=[]), a=(0.0, 2.0), note=False)
+    assert len(shown) == 1 and shown[0][1] == {"raw": True}  # the bundle, no Markdown note
+    assert "image/png" in shown[0][0][0]
+    shown.clear()
+    widgets.interact(lambda a=1.0: show(a, calls=[]), a=(0.0, 2.0))
+    assert len(shown) == 2 and "Interactive in" in shown[0][0][0].data  # note, then picture
+    plt.close("all")

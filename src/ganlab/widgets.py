@@ -195,21 +195,31 @@ def build(fn: Callable, static: dict[str, dict] | list[dict] | None = None, **co
     return box, redraw, NOTE.format(shown=describe_static(static, values)), bundle
 
 
-def interact(fn: Callable, static: dict[str, dict] | list[dict] | None = None, **controls) -> None:
+def interact(
+    fn: Callable,
+    static: dict[str, dict] | list[dict] | None = None,
+    note: bool = True,
+    **controls,
+) -> None:
     """Show ``fn`` with one control per keyword (as ``ipywidgets.interact``) and, for pages
     that cannot run Python, a picture of ``fn`` at each of the ``static`` settings: a list of
     keyword dicts, or a dict ``{label: keywords}`` whose labels the note repeats (default: the
     controls' starting values). ``fn`` draws one matplotlib figure and calls ``plt.show()``.
 
+    ``note=False`` leaves out the one-line note above the picture, so that the cell has one
+    output: a figure caption in the cell's metadata (myst-nb) then says what the note would
+    (that the figure is interactive in Jupyter or Colab, and which settings it shows).
+
     Returns None, so that a call at the end of a cell prints no repr.
     """
     from IPython.display import Markdown, display
 
-    box, redraw, note, bundle = build(fn, static, **controls)
+    box, redraw, text, bundle = build(fn, static, **controls)
     if bundle is None:  # Colab's widget manager: the plain way, the first figure drawn live
         colab_widget_manager()
         display(box)
         redraw()
         return
-    display(Markdown(note))
+    if note:
+        display(Markdown(text))
     display(bundle, raw=True)
