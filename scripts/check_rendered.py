@@ -67,6 +67,8 @@ KNOWN_SCRIPT_ERRORS = {
 CONVERTED = {
     "book/intro.html",
     "book/01_implicit_models.html",
+    "book/02_learning_by_comparison.html",
+    "book/03_game.html",
     "book/04_optimal_discriminator.html",
     "book/08_dcgan.html",
     "book/11_conditional.html",
