@@ -83,6 +83,16 @@ def test_describe_names_version_profile_device_and_the_chapter_minutes(monkeypat
     assert ganlab.describe().split("\n")[1].startswith("minutes: full")  # the active one first
 
 
+def test_a_toy_chapters_full_minutes_say_they_were_measured_on_the_cpu(monkeypatch):
+    monkeypatch.setenv("GANLAB_PROFILE", "full")
+    quick, full = profiles.MINUTES["07_failure_modes"]
+    assert full is not None  # measured: bench/results/book_full_cpu.md
+    assert profiles.expected_minutes("07_failure_modes") == (
+        f"minutes: full ~{full:g} (2-core CPU), quick ~{quick:g} (2-core CPU)"
+    )
+    assert "08_dcgan" not in profiles.FULL_MEASURED_ON  # an image chapter: a GPU's minutes
+
+
 def test_full_chapters_choose_the_profile_per_chapter(monkeypatch):
     machine(monkeypatch, cuda=False, mps=False)
     monkeypatch.setenv("GANLAB_PROFILE_FULL_CHAPTERS", "01,02 07  failure_gallery")

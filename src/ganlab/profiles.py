@@ -30,23 +30,32 @@ DEVICES = ("cuda", "mps", "cpu")
 # Expected minutes per chapter: (quick, full), None where not measured yet. Quick: nbval's wall
 # time for the notebook on a 2-core CPU with one torch thread, rounded up to half a minute (the
 # values below: .ci/run on a clean clone, 2-core machine with nothing else running, 2026-12-02);
-# full: a T4 (Colab's free GPU), or estimated from a measured ratio. Update this table when a
-# chapter is re-measured (bench/results/ holds the runs); tests/test_profiles.py checks that every
-# chapter of the book has a row and a quick value.
+# full: a T4 (Colab's free GPU), an estimate from a measured ratio, or where FULL_MEASURED_ON
+# says. Update this table when a chapter is re-measured (bench/results/ holds the runs);
+# tests/test_profiles.py checks that every chapter of the book has a row and a quick value.
 MINUTES: dict[str, tuple[float | None, float | None]] = {
-    "01_implicit_models": (0.5, None),
-    "02_learning_by_comparison": (0.5, None),
-    "03_game": (0.5, None),
-    "04_optimal_discriminator": (0.5, None),
-    "05_training_algorithm": (2.0, None),
-    "06_saturation": (1.0, None),
-    "07_failure_modes": (2.5, None),
+    "01_implicit_models": (0.5, 0.5),
+    "02_learning_by_comparison": (0.5, 1.0),
+    "03_game": (0.5, 1.0),
+    "04_optimal_discriminator": (0.5, 1.5),
+    "05_training_algorithm": (2.0, 5.0),
+    "06_saturation": (1.0, 2.0),
+    "07_failure_modes": (2.5, 9.0),
     "08_dcgan": (0.5, None),
-    "09_fgan": (1.0, None),
-    "10_wgan": (1.0, None),
+    "09_fgan": (1.0, 3.5),
+    "10_wgan": (1.0, 8.0),
     "11_conditional": (0.5, None),
-    "12_bakeoff": (0.5, None),
-    "failure_gallery": (1.0, None),
+    "12_bakeoff": (0.5, 12.0),
+    "failure_gallery": (1.0, 2.0),
+}
+
+# Where a chapter's full minutes were measured when not on a T4: the toy chapters (small MLPs,
+# which the plan runs on the CPU) on the 2-core CPU with one thread per process
+# (bench/results/book_full_cpu.md); no T4 has run them yet.
+FULL_MEASURED_ON: dict[str, str] = {
+    chapter: "2-core CPU"
+    for chapter in MINUTES
+    if chapter not in ("08_dcgan", "11_conditional")  # convolutional networks: a GPU's work
 }
 
 _chapter: str | None = None  # set by begin_chapter(): the chapter this kernel runs
@@ -160,7 +169,7 @@ def expected_minutes(chapter: str | None = None) -> str:
     phrases = []
     for name in sorted(PROFILES, key=lambda p: p != active):
         minutes = row[PROFILES.index(name)]
-        where = "2-core CPU" if name == "quick" else "T4 GPU"
+        where = "2-core CPU" if name == "quick" else FULL_MEASURED_ON.get(chapter, "T4 GPU")
         phrases.append(
             f"{name} not measured yet" if minutes is None else f"{name} ~{minutes:g} ({where})"
         )
