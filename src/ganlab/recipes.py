@@ -113,10 +113,11 @@ class ToyRecipe:
 
 
 DEFAULTS = ToyRecipe()  # the book's toy_gan(2) + TrainConfig(), without an EMA
-TOY = ToyRecipe(  # measured on the ring by bench/toy_defaults.py
+# Measured on the ring by bench/toy_defaults.py. A latent dimension of 8 was screened too and
+# dropped: with it, 4 of 10 seeds reached 90 % HQ in 3,000 steps, without it 9 of 10.
+TOY = ToyRecipe(
     hidden=128,
     depth=2,
-    latent_dim=8,
     batch=128,
     lr=2e-3,
     betas=(0.5, 0.9),
