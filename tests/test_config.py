@@ -103,6 +103,7 @@ def _other_value(name):
         checkpoint_path="elsewhere.pt",
         fused_adam=True,
         ema_decay=0.5,
+        lr_milestones=(500, 1000),
     )
     if name in special:
         return special[name]

@@ -65,6 +65,8 @@ def _argparse_options(annotation, o: config.Option) -> dict:
         return dict(action=argparse.BooleanOptionalAction)
     if typing.get_origin(annotation) is tuple:
         kinds = typing.get_args(annotation)
+        if kinds[-1] is Ellipsis:  # tuple[int, ...]: any number, none included
+            return dict(type=kinds[0], nargs="*", metavar=o.metavar)
         return dict(type=kinds[0], nargs=len(kinds), metavar=o.metavar)
     kind = next((t for t in typing.get_args(annotation) if t is not type(None)), annotation)
     return dict(type=kind, metavar=o.metavar, choices=o.choices)

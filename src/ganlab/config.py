@@ -165,6 +165,26 @@ class TrainConfig:
         defines_run=True,
         metavar=("BETA1", "BETA2"),
     )
+    lr_milestones: tuple[int, ...] = option(
+        (),
+        "generator steps after which both step sizes are multiplied by lr_gamma (a step-wise "
+        "decay, as torch's MultiStepLR; Adam's state is kept); (): constant step sizes",
+        group="training",
+        defines_run=True,
+        sweep=REFUSES,
+        sweep_needs=(),
+        metavar="STEP",
+    )
+    lr_gamma: float = option(
+        0.1,
+        "the factor on both step sizes at each of lr_milestones",
+        group="training",
+        defines_run=True,
+        sweep=IGNORES,
+        sweep_why="used only with lr_milestones, which the sweep refuses (its start= continues "
+        "a sweep at another step size instead)",
+        metavar="FACTOR",
+    )
     loss: str = option(
         "nonsaturating",
         "a key of ganlab.losses.LOSSES (wgan clips D, wgan-gp adds its gradient penalty; "
@@ -351,8 +371,23 @@ class TrainConfig:
         if len(self.betas) != 2 or not all(0 <= b < 1 for b in self.betas):
             raise ValueError(f"betas must be two numbers in [0, 1), got {self.betas!r}")
         choice("loss", self.loss, list(LOSSES))
+        milestones = self.lr_milestones
+        if not isinstance(milestones, tuple) or not all(
+            isinstance(m, int) and not isinstance(m, bool) and m >= 1 for m in milestones
+        ):
+            raise ValueError(f"lr_milestones must be a tuple of steps >= 1, got {milestones!r}")
+        if list(milestones) != sorted(set(milestones)):
+            raise ValueError(f"lr_milestones must be increasing, got {milestones!r}")
+        positive("lr_gamma", self.lr_gamma)
+        if milestones and self.cuda_graph:
+            raise ValueError("lr_milestones and cuda_graph: a CUDA graph keeps its step sizes")
         if not isinstance(self.seed, int):
             raise ValueError(f"seed must be an integer, got {self.seed!r}")
+
+    def lr_factor(self, step: int) -> float:
+        """The factor on ``lr_g`` and ``lr_d`` at generator step ``step`` (counted from 1):
+        ``lr_gamma`` to the number of ``lr_milestones`` before ``step``."""
+        return self.lr_gamma ** sum(step > m for m in self.lr_milestones)
 
     def resolved_device(self) -> torch.device:
         return torch.device(default_device() if self.device == "auto" else self.device)

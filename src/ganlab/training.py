@@ -212,7 +212,13 @@ def train(
         desc=f"train ({cfg.loss})",
         disable=not (cfg.progress and w.is_main),
     )
+    factor = 1.0  # the step sizes prepare() gave the optimisers
     for step in bar:
+        if cfg.lr_factor(step) != factor:  # a milestone of the step-size decay (also on resume)
+            factor = cfg.lr_factor(step)
+            for opt, lr in ((run.opt_g, cfg.lr_g), (run.opt_d, cfg.lr_d)):
+                for group in opt.param_groups:
+                    group["lr"] = lr * factor
         traces.add(run_step())
         save = cfg.checkpoint_path is not None and (
             step % cfg.checkpoint_every == 0 or step == cfg.num_steps
