@@ -71,6 +71,8 @@ CONVERTED = {
     "book/03_game.html",
     "book/04_optimal_discriminator.html",
     "book/08_dcgan.html",
+    "book/09_fgan.html",
+    "book/10_wgan.html",
     "book/11_conditional.html",
     "book/appendix_gpu.html",
 }
