@@ -74,6 +74,8 @@ CONVERTED = {
     "book/09_fgan.html",
     "book/10_wgan.html",
     "book/11_conditional.html",
+    "book/12_bakeoff.html",
+    "book/failure_gallery.html",
     "book/appendix_gpu.html",
 }
 WINDOW, SCREEN = 1280, 2000  # the browser window, CSS px: a laptop's width, a tall screenful

@@ -384,7 +384,7 @@ def output(text: str, overflow: str = "") -> str:
 
 
 CONVERTED_PAGE = "book/01_implicit_models.html"  # in cr.CONVERTED
-OTHER_PAGE = "book/12_bakeoff.html"
+OTHER_PAGE = "book/bibliography.html"  # never in cr.CONVERTED
 
 
 def findings(body: str, page: str = CONVERTED_PAGE) -> list[str]:
