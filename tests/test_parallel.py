@@ -42,3 +42,9 @@ def test_the_callers_thread_count_is_restored_and_bad_input_is_refused(monkeypat
     monkeypatch.setattr(parallel.sys, "platform", "win32")  # no fork: here, one by one
     assert parallel.map(lambda seed: seed + 1, [0, 1], workers=2) == [1, 2]
     assert not parallel.can_fork() and parallel.cores() >= 1
+
+
+def test_on_a_gpu_the_items_run_here_one_after_another(monkeypatch):
+    monkeypatch.setattr(parallel, "default_device", lambda: "cuda")
+    monkeypatch.setattr(parallel, "ProcessPoolExecutor", None)  # fails if it is used
+    assert parallel.map(lambda seed: seed * 2, [1, 2, 3], workers=2) == [2, 4, 6]

@@ -6,8 +6,10 @@ on each item in forked worker processes, each with one torch thread, and returns
 order: the same results, bit for bit, as calling it on each item here with one thread.
 
 Workers are forked (Linux): a forked process starts in milliseconds and knows every function
-defined so far, a notebook's included. Where processes cannot fork (macOS, Windows), or with one
-worker, the items are run here, one after another.
+defined so far, a notebook's included. Where processes cannot fork (macOS, Windows), where the
+chapters' device is a GPU (``profiles.default_device()``: CUDA cannot be used in a forked
+process, and one process keeps a GPU busy anyway), or with one worker, the items are run here,
+one after another.
 """
 
 from __future__ import annotations
@@ -22,6 +24,7 @@ from concurrent.futures import ProcessPoolExecutor
 import torch
 
 from ._checks import positive_int
+from .profiles import default_device
 
 
 def cores() -> int:
@@ -41,13 +44,12 @@ def map(fn: Callable, items: Iterable, workers: int | None = None) -> list:
     processes (None: one per item, up to :func:`cores`); see the module docstring.
 
     ``fn`` must be a named function (one defined in a notebook will do) or a
-    ``functools.partial`` of one; items and results travel by pickle. Use it for CPU work only:
-    on a GPU one process already keeps the device busy.
+    ``functools.partial`` of one; items and results travel by pickle.
     """
     items = list(items)
     workers = min(len(items), cores()) if workers is None else workers
     positive_int("workers", workers)
-    if workers == 1 or len(items) <= 1 or not can_fork():
+    if workers == 1 or len(items) <= 1 or not can_fork() or default_device() != "cpu":
         return [_one_thread(fn, item) for item in items]
     for i, item in enumerate((fn, *items)):
         try:
