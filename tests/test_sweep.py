@@ -1,4 +1,5 @@
 import dataclasses
+import math
 
 import numpy as np
 import pytest
@@ -404,3 +405,10 @@ def test_run_many_trains_one_after_another_where_processes_cannot_fork(monkeypat
     results = sweep.run_many([job, job], workers=2)  # a lambda is fine: nothing is pickled
     assert [len(r) for r in results] == [1, 1]
     assert results[0].histories[0].loss_d == results[1].histories[0].loss_d
+
+
+def test_a_sweep_records_the_processor_time_of_its_training():
+    result = sweep.run(ganlab.ring(), [0, 1], FAST, **SMALL)
+    assert math.isfinite(result.cpu_time) and result.cpu_time > 0
+    apart = sweep.run_many([dict(mixture=ganlab.ring(), seeds=[0], cfg=FAST, **SMALL)] * 2)
+    assert all(math.isfinite(r.cpu_time) and r.cpu_time > 0 for r in apart)  # the worker's own

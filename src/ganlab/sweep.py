@@ -89,6 +89,9 @@ class SweepResult:
     G: StackedMLP  # the trained members, stacked; member(i) gives plain modules
     D: StackedMLP
     templates: tuple[nn.Module, nn.Module]  # untrained (G, D) of member 0, copied by member()
+    # processor seconds of training in this process: unlike wall_time, not stretched when other
+    # work shares the CPU (sweeps side by side in run_many each have one thread)
+    cpu_time: float = math.nan
 
     def __len__(self) -> int:
         return len(self.seeds)
@@ -357,7 +360,7 @@ def run(
     diverged: list[int | None] = [None] * n
     traces = TraceBuffer(cfg.log_every, device, members=n)
     step_once = _Step(G, D, opt_g, opt_d, cfg, mixture, gens, np.array(k_disc), latent_dim)
-    start = time.perf_counter()
+    start, start_cpu = time.perf_counter(), time.process_time()
     bar = tqdm(
         range(1, cfg.num_steps + 1), desc=f"sweep of {n} ({cfg.loss})", disable=not cfg.progress
     )
@@ -380,6 +383,7 @@ def run(
                     histories[i].log_metric("high_quality", step, cov.high_quality)
                     histories[i].log_metric("reverse_kl", step, cov.reverse_kl)
     wall_time = time.perf_counter() - start
+    cpu_time = time.process_time() - start_cpu
     for h in histories:
         h.wall_time = wall_time
     final = _coverage(G, latent_dim, mixture, coverage_n, coverage_seed, device)
@@ -389,7 +393,7 @@ def run(
     ]
     return SweepResult(
         histories, coverage, seeds, lr_g, lr_d, k_disc, tuple(diverged), mixture, wall_time,
-        G, D, templates,
+        G, D, templates, cpu_time,
     )  # fmt: skip
 
 
