@@ -29,7 +29,8 @@ DEVICES = ("cuda", "mps", "cpu")
 
 # Expected minutes per chapter: (quick, full), None where not measured yet. Quick: nbval's wall
 # time for the notebook on a 2-core CPU with one torch thread, rounded up to half a minute (the
-# values below: .ci/run on a clean clone, 2-core machine with nothing else running, 2026-12-02);
+# values below: .ci/run on a clean clone, 2-core machine with nothing else running, 2026-12-02,
+# the second run of the day, with the chapters' independent runs side by side on both cores);
 # full: a T4 (Colab's free GPU), an estimate from a measured ratio, or where FULL_MEASURED_ON
 # says. Update this table when a chapter is re-measured (bench/results/ holds the runs);
 # tests/test_profiles.py checks that every chapter of the book has a row and a quick value.
@@ -38,15 +39,15 @@ MINUTES: dict[str, tuple[float | None, float | None]] = {
     "02_learning_by_comparison": (0.5, 1.0),
     "03_game": (0.5, 1.0),
     "04_optimal_discriminator": (0.5, 1.5),
-    "05_training_algorithm": (2.0, 5.0),
+    "05_training_algorithm": (1.0, 5.0),
     "06_saturation": (1.0, 2.0),
-    "07_failure_modes": (2.5, 9.0),
+    "07_failure_modes": (1.5, 9.0),
     "08_dcgan": (0.5, None),
-    "09_fgan": (1.0, 3.5),
+    "09_fgan": (0.5, 3.5),
     "10_wgan": (1.0, 8.0),
     "11_conditional": (0.5, None),
     "12_bakeoff": (0.5, 12.0),
-    "failure_gallery": (1.0, 2.0),
+    "failure_gallery": (0.5, 2.0),
 }
 
 # Where a chapter's full minutes were measured when not on a T4: the toy chapters (small MLPs,
