@@ -15,18 +15,18 @@ protocol, and :func:`generator_grad_norm`) with the median and range over seeds.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import functools
 import math
 from collections.abc import Callable, Sequence
-from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
 import torch
 from torch import nn
 
-from . import gradients
+from . import gradients, parallel
 from ._checks import choice, positive_int
 from .config import TrainConfig
 from .history import History
@@ -202,24 +202,6 @@ def swing(history: History, tail: float = 0.5) -> float:
     return float(values[-max(2, math.ceil(tail * len(values))) :].std())
 
 
-@contextmanager
-def _one_thread_on_cpu(device: torch.device):
-    """Train with one intra-op thread on a CPU, then restore the setting.
-
-    Networks this small gain nothing from threads, and on a busy CPU the threads wait for each
-    other (``bench/README.md`` has the measurements).
-    """
-    if device.type != "cpu":
-        yield
-        return
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        yield
-    finally:
-        torch.set_num_threads(before)
-
-
 def run(
     name: str | Setting,
     mixture: GaussianMixture,
@@ -233,7 +215,8 @@ def run(
     ``ganlab.plots.Snapshots`` as ``callbacks`` to record more.
     """
     G, D, cfg = build(name, mixture, seed, num_steps)
-    with _one_thread_on_cpu(cfg.resolved_device()):
+    on_cpu = cfg.resolved_device().type == "cpu"
+    with parallel.one_thread() if on_cpu else contextlib.nullcontext():
         history = train(G, D, mixture.sample, cfg, callbacks=callbacks)
     return G, D, history
 

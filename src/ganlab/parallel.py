@@ -20,6 +20,7 @@ import pickle
 import sys
 from collections.abc import Callable, Iterable
 from concurrent.futures import ProcessPoolExecutor
+from contextlib import contextmanager
 
 import torch
 
@@ -39,12 +40,13 @@ def can_fork() -> bool:
     return sys.platform == "linux"
 
 
-def map(fn: Callable, items: Iterable, workers: int | None = None) -> list:
+def map(fn: Callable, items: Iterable, workers: int | None = None, name: str = "items") -> list:
     """``[fn(item) for item in items]``, each call with one torch thread, in up to ``workers``
     processes (None: one per item, up to :func:`cores`); see the module docstring.
 
     ``fn`` must be a named function (one defined in a notebook will do) or a
-    ``functools.partial`` of one; items and results travel by pickle.
+    ``functools.partial`` of one; items and results travel by pickle. ``name``: what the items
+    are called in the message when one cannot be sent (``jobs[2] cannot be sent ...``).
     """
     items = list(items)
     workers = min(len(items), cores()) if workers is None else workers
@@ -55,7 +57,7 @@ def map(fn: Callable, items: Iterable, workers: int | None = None) -> list:
         try:
             pickle.dumps(item)
         except Exception as error:  # what pickle raises depends on the object
-            what = "the function" if i == 0 else f"item {i - 1}"
+            what = "the function" if i == 0 else f"{name}[{i - 1}]"
             raise ValueError(
                 f"{what} cannot be sent to a worker process ({error}); use a named function or "
                 "a functools.partial of one, not a lambda, or workers=1"
@@ -73,12 +75,21 @@ def _pickled(fn: Callable, item) -> bytes:
 
 def _one_thread(fn: Callable, item):
     """``fn(item)`` with one torch thread (the setting restored afterwards)."""
+    with one_thread():
+        return fn(item)
+
+
+@contextmanager
+def one_thread():
+    """One torch intra-op thread inside the block, the setting restored afterwards: networks
+    this small gain nothing from threads, and on a busy CPU the threads wait for each other
+    (``bench/README.md`` has the measurements)."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     try:
-        return fn(item)
+        yield
     finally:
         torch.set_num_threads(before)
 
 
-__all__ = ["cores", "can_fork", "map"]
+__all__ = ["cores", "can_fork", "map", "one_thread"]

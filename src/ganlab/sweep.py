@@ -40,7 +40,6 @@ from __future__ import annotations
 import copy
 import itertools
 import math
-import pickle
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
@@ -420,16 +419,7 @@ def run_many(jobs: Sequence[dict], workers: int | None = None) -> list[SweepResu
             raise ValueError(f"jobs[{i}] must be a dict of run()'s arguments with a 'mixture'")
     if any(job.get("cfg", TrainConfig()).resolved_device().type != "cpu" for job in jobs):
         return [run(**job) for job in jobs]
-    if parallel.can_fork() and (workers is None or workers > 1) and len(jobs) > 1:
-        for i, job in enumerate(jobs):
-            try:
-                pickle.dumps(job)
-            except Exception as error:  # what pickle raises depends on the object
-                raise ValueError(
-                    f"jobs[{i}] cannot be sent to a worker process ({error}); give models= as a "
-                    "named function or a functools.partial of one, or run with workers=1"
-                ) from None
-    return parallel.map(_run_job, jobs, workers)
+    return parallel.map(_run_job, jobs, workers, name="jobs")
 
 
 def _run_job(job: dict) -> SweepResult:
