@@ -78,6 +78,16 @@ def finish(p: argparse.ArgumentParser, args, positive: tuple[str, ...] = ()) -> 
     return args
 
 
+def censored_median(values: list[float | None]):
+    """Median with ``None`` (never reached) ranked above every number; ``None`` if the median is."""
+    ranked = sorted(values, key=lambda v: float("inf") if v is None else v)
+    n = len(ranked)
+    if n % 2:
+        return ranked[n // 2]
+    lo, hi = ranked[n // 2 - 1], ranked[n // 2]
+    return None if hi is None else (lo + hi) / 2
+
+
 class Clock:
     """When a benchmark started (UTC), how long it ran, and the load of the machine around it."""
 

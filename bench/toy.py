@@ -29,7 +29,17 @@ from tqdm.auto import tqdm
 import ganlab
 from ganlab.metrics import SCORE_N, generator_coverage
 
-from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
+from _common import (
+    RESULTS,
+    Clock,
+    add_device,
+    add_out,
+    add_threads,
+    censored_median,
+    finish,
+    machine,
+    parser,
+)
 
 BATCH = 256  # real, fake and generator batch: TrainConfig's defaults
 LR, BETAS = 1e-3, (0.5, 0.999)  # TrainConfig's defaults for both players
@@ -211,16 +221,6 @@ def measure_targets(args, mix, device) -> dict[str, dict[int, Probe]]:
             probes[name][seed] = probe
     bar.close()
     return probes
-
-
-def censored_median(values: list[float | None]):
-    """Median with ``None`` (never reached) ranked above every number; ``None`` if the median is."""
-    ranked = sorted(values, key=lambda v: float("inf") if v is None else v)
-    n = len(ranked)
-    if n % 2:
-        return ranked[n // 2]
-    lo, hi = ranked[n // 2 - 1], ranked[n // 2]
-    return None if hi is None else (lo + hi) / 2
 
 
 def report(args, device, mix, rates, probes, clock: Clock) -> str:

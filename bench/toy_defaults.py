@@ -43,7 +43,17 @@ import ganlab
 from ganlab import recipes
 from ganlab.metrics import generator_coverage
 
-from _common import RESULTS, Clock, add_device, add_out, add_threads, finish, machine, parser
+from _common import (
+    RESULTS,
+    Clock,
+    add_device,
+    add_out,
+    add_threads,
+    censored_median,
+    finish,
+    machine,
+    parser,
+)
 
 GOALS = {  # mixture: (HQ share, reverse KL cap or None) of the issue's goal, all modes captured
     "ring": (0.98, 0.02),
@@ -111,16 +121,6 @@ def measure(recipe, mix_name: str, seed: int, args) -> dict:
         reverse_kl=round(cov.reverse_kl, 4),
         load=round(os.getloadavg()[0], 2),
     )
-
-
-def censored_median(values):
-    """Median with ``None`` (never reached) ranked above every number; ``None`` if the median is."""
-    ranked = sorted(values, key=lambda v: float("inf") if v is None else v)
-    n = len(ranked)
-    if n % 2:
-        return ranked[n // 2]
-    lo, hi = ranked[n // 2 - 1], ranked[n // 2]
-    return None if hi is None else (lo + hi) / 2
 
 
 def configurations(mix_name: str, ablations: bool) -> dict:
