@@ -63,6 +63,43 @@ def test_figures_and_animation_render():
     plt.close("all")
 
 
+def test_the_legend_of_the_2d_plot_covers_no_sample():
+    mix = ganlab.ring()
+    g = torch.Generator().manual_seed(1)
+    samples = 5 * torch.rand(2000, 2, generator=g) - 2.5  # a poor generator: all over the plot
+    ax = plots.plot_samples_2d(mix, samples=samples, n=2000)
+    ax.figure.canvas.draw()
+    box = ax.get_legend().get_window_extent().transformed(ax.transData.inverted())
+    for points in (samples.numpy(), mix.sample(2000, torch.Generator().manual_seed(0)).numpy()):
+        inside = (points[:, 0] > box.x0) & (points[:, 0] < box.x1) & (points[:, 1] > box.y0)
+        assert not (inside & (points[:, 1] < box.y1)).any()
+    texts = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert texts == ["real", "generated"]
+    assert plots.plot_samples_2d(mix, samples=samples, legend=False).get_legend() is None
+    plt.close("all")
+
+
+def test_an_animation_is_titled_and_opens_on_its_last_frame():
+    mix = ganlab.ring()
+    G, D = ganlab.toy_gan(2, hidden=16, depth=1)
+    snaps = plots.Snapshots(mix, every=5, n=50, resolution=20)
+    cfg = ganlab.TrainConfig(num_steps=10, progress=False, device="cpu")
+    ganlab.train(G, D, mix.sample, cfg, [snaps])
+    anim = plots.animate(snaps, title="seed 3")
+    anim._func(2)
+    assert anim._fig.axes[0].get_title() == "seed 3, step 10"
+    last, first = plots.animation_html(anim), plots.animation_html(anim, start="first")
+    assert "set_frame(frames.length - 1)" in last and "set_frame(frames.length" not in first
+    assert last.count("data:image/png") == first.count("data:image/png") == 3
+    with pytest.raises(ValueError, match="'first' or 'last'"):
+        plots.animation_html(anim, start="middle")
+    untitled = plots.animate(snaps)
+    plots.animation_html(untitled)
+    untitled._func(0)
+    assert untitled._fig.axes[0].get_title() == "step 1"
+    plt.close("all")
+
+
 def test_1d_plot_and_wrong_dims():
     mix = ganlab.bimodal_1d()
     G, D = ganlab.toy_gan(1, latent_dim=1, hidden=8, depth=1)

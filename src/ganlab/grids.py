@@ -21,6 +21,7 @@ from torch import nn
 
 from ._checks import positive_int
 from .models import sampling as _sampling  # render and fixed_noise live in ganlab.models
+from .plots import _frame_title
 
 
 def _as_images(images) -> torch.Tensor:
@@ -114,9 +115,10 @@ class GridSnapshots:
 
 
 def animate_grids(
-    snapshots: GridSnapshots, interval: int = 300, size: float = 4.5
+    snapshots: GridSnapshots, interval: int = 300, size: float = 4.5, title: str = ""
 ) -> animation.FuncAnimation:
-    """An animation of the recorded grids, one frame per snapshot, titled with the step."""
+    """An animation of the recorded grids, one frame per snapshot, titled ``"<title>, step N"``
+    (``title``: which run it shows)."""
     if not snapshots.frames:
         raise ValueError(
             "no grids recorded: pass the GridSnapshots object to train(..., callbacks=[...])"
@@ -127,14 +129,14 @@ def animate_grids(
         first, cmap="gray" if first.ndim == 2 else None, vmin=0, vmax=1, interpolation="nearest"
     )
     ax.set_axis_off()
-    title = ax.set_title("")
+    heading = ax.set_title("")
     plt.close(fig)
 
     def update(i):
         step, images = snapshots.frames[i]
         shown.set_data(image_grid(images, snapshots.nrow))
-        title.set_text(f"step {step}")
-        return shown, title
+        heading.set_text(_frame_title(title, step))
+        return shown, heading
 
     return animation.FuncAnimation(
         fig, update, frames=len(snapshots.frames), interval=interval, blit=False

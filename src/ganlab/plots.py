@@ -8,6 +8,8 @@ vector graphics.
 
 from __future__ import annotations
 
+import re
+
 import matplotlib.pyplot as plt
 import numpy as np
 import torch
@@ -190,8 +192,12 @@ def plot_samples_2d(
     arrows: bool = True,
     loss: str = "nonsaturating",
     resolution: int = 150,
+    legend: bool = True,
 ):
-    """Real and generated 2D samples over D's heat map, with arrows for the generator's gradient."""
+    """Real and generated 2D samples over D's heat map, with arrows for the generator's gradient.
+
+    ``legend``: name the two colours in a band above the data (the axes grow by a sixth).
+    """
     if mixture.dim != 2:
         raise ValueError(f"plot_samples_2d needs a 2D mixture, got dim={mixture.dim}")
     ax = ax or plt.subplots(figsize=(5, 5))[1]
@@ -227,7 +233,11 @@ def plot_samples_2d(
                 alpha=0.7,
             )
     ax.set_aspect("equal")
-    ax.legend(loc="upper right", markerscale=3)
+    if legend:  # in a band added above the data, so that it covers no sample
+        y0, y1 = ax.get_ylim()
+        ax.set_yticks([t for t in ax.get_yticks() if y0 <= t <= y1])  # none in the band
+        ax.set_ylim(y0, y1 + 0.16 * (y1 - y0))
+        ax.legend(loc="upper center", ncol=2, markerscale=3, frameon=False, borderaxespad=0.2)
     return ax
 
 
@@ -299,10 +309,10 @@ class Snapshots:
 
 
 def animate(
-    snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5)
+    snapshots: Snapshots, interval: int = 150, figsize=(4.5, 4.5), title: str = ""
 ) -> animation.FuncAnimation:
     """An animation of the recorded frames: samples over D's heat map (2D) or D over a histogram
-    (1D).
+    (1D), each frame titled ``"<title>, step N"`` (``title``: which run it shows).
     """
     if not snapshots.frames:
         raise ValueError(
@@ -333,16 +343,16 @@ def animate(
         ax.plot(snapshots.xs, mix.pdf(snapshots.xs), color=REAL)
         (line,) = ax.plot(snapshots.xs, first["d"], color=DISC)
         ax.set_ylim(0, max(1.05, 1.1 * mix.pdf(snapshots.xs).max()))
-    title = ax.set_title("")
+    heading = ax.set_title("")
     plt.close(fig)
 
     def update(i):
         frame = snapshots.frames[i]
-        title.set_text(f"step {frame['step']}")
+        heading.set_text(_frame_title(title, frame["step"]))
         if mix.dim == 2:
             mesh.set_array(frame["d"].reshape(shape).ravel())
             fake.set_offsets(frame["samples"])
-            return mesh, fake, title
+            return mesh, fake, heading
         for patch in list(ax.patches):
             patch.remove()
         ax.hist(
@@ -354,16 +364,43 @@ def animate(
             alpha=0.5,
         )
         line.set_ydata(frame["d"])
-        return line, title
+        return line, heading
 
     return animation.FuncAnimation(
         fig, update, frames=len(snapshots.frames), interval=interval, blit=False
     )
 
 
-def animation_html(anim: animation.FuncAnimation) -> str:
-    """The animation as self-contained JavaScript HTML (``to_jshtml``), for the rendered book."""
-    return anim.to_jshtml(default_mode="once")
+_REPLAY = (
+    r"(function (a) { var play = a.play_animation.bind(a); a.play_animation = function () "
+    r"{ if (a.current_frame >= a.frames.length - 1) a.set_frame(0); play(); }; })(\1);"
+)
+
+
+def _frame_title(title: str, step: int) -> str:
+    return f"{title}, step {step}" if title else f"step {step}"
+
+
+def animation_html(anim: animation.FuncAnimation, start: str = "last") -> str:
+    """The animation as self-contained JavaScript HTML (``to_jshtml``), for the rendered book.
+
+    ``start``: the frame the page opens on, ``"last"`` (the trained state, which the text
+    discusses) or ``"first"``; the play and step buttons replay the run from either.
+    """
+    if start not in ("first", "last"):
+        raise ValueError(f"start must be 'first' or 'last', got {start!r}")
+    html = anim.to_jshtml(default_mode="once")
+    if start == "first":
+        return html
+    # open on the last frame; "play" from there replays the run from its first frame
+    opened, n = re.subn(
+        r"(anim\w+) = new Animation\(([^;]*)\);",
+        r"\1 = new Animation(\2); \1.set_frame(frames.length - 1); " + _REPLAY,
+        html,
+    )
+    if n != 1:  # matplotlib changed its template: open on the first frame rather than fail
+        return html
+    return opened
 
 
 def gan_schematic():
