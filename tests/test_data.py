@@ -263,6 +263,32 @@ def test_missing_mnist_says_pass_download(tmp_path):
     assert "MNIST/raw" in str(err.value)
 
 
+def test_mnist_or_digits_uses_mnist_where_its_files_are(tmp_path):
+    pytest.importorskip("torchvision")
+    _write_mnist(tmp_path)  # present: nothing is downloaded
+    d, said = data.mnist_or_digits(28, root=tmp_path)
+    assert d.name == "mnist" and len(d) == 10
+    assert said == "MNIST (10 training images at 28x28)"
+
+
+@pytest.mark.parametrize(
+    "error",
+    [
+        RuntimeError("Error downloading train-images-idx3-ubyte.gz"),  # torchvision, offline
+        ImportError("this data set is read with torchvision, which could not be imported"),
+    ],
+)
+def test_mnist_or_digits_falls_back_to_the_digits_and_says_why(monkeypatch, tmp_path, error):
+    def fail(*args, **kwargs):
+        raise error
+
+    monkeypatch.setattr(data, "_torchvision_dataset", fail)
+    d, said = data.mnist_or_digits(16, root=tmp_path)
+    assert d.name == "digits" and d.images.shape == (1797, 1, 16, 16)
+    assert said.startswith("the bundled digits (1,797 images at 16x16): MNIST could not be")
+    assert type(error).__name__ in said and "\n" not in said
+
+
 def _png(path, array):
     from PIL import Image
 

@@ -329,6 +329,28 @@ def digits(image_size: int = 32, device="cpu") -> ImageData:
     return ImageData(resize(images, image_size), labels, "digits", 10).to(device)
 
 
+def mnist_or_digits(
+    image_size: int = 32, root: str | Path = "data", device="cpu", download: bool = True
+) -> tuple[ImageData, str]:
+    """MNIST where it can be had, else the bundled digits: ``(data, sentence)``.
+
+    Chapter 8's full profile trains on MNIST's 60,000 training images (downloaded into ``root``
+    if they are not there yet). Offline, or without a working torchvision, it falls back to
+    :func:`digits` and the sentence says so and why, so that a page never claims a data set it
+    did not use. The quick profile calls :func:`digits` directly.
+    """
+    try:
+        data = load("mnist", image_size, root=root, download=download, device=device)
+    except (OSError, RuntimeError, ImportError) as error:  # no network, no files, no torchvision
+        reason = str(error).split(". ")[0].split("\n")[0][:120]
+        data = digits(image_size, device)
+        return data, (
+            f"the bundled digits ({len(data):,} images at {image_size}x{image_size}): MNIST "
+            f"could not be loaded ({type(error).__name__}: {reason})"
+        )
+    return data, f"MNIST ({len(data):,} training images at {image_size}x{image_size})"
+
+
 def load(
     name: str,
     image_size: int = 32,
