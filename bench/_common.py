@@ -156,6 +156,12 @@ def machine(device: torch.device) -> list[str]:
         f"- CPU: {cpu}, {os.cpu_count()} logical cores, torch intra-op threads: "
         f"{torch.get_num_threads()}",
     ]
+    if hasattr(os, "sched_getaffinity") and len(os.sched_getaffinity(0)) < (os.cpu_count() or 1):
+        pinned = ", ".join(map(str, sorted(os.sched_getaffinity(0))))
+        lines.append(
+            f"- pinned to core(s) {pinned} (taskset): other work on the other cores raises the "
+            "load average without taking this benchmark's core"
+        )
     if device.type == "cuda":
         lines.append(f"- GPU: {torch.cuda.get_device_name(device)} (CUDA {torch.version.cuda})")
     lines += [
