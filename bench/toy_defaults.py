@@ -20,7 +20,7 @@ VEEGAN / PacGAN protocol). It records the training seconds and steps until the s
 and the last score (at the goal or at the cap: ``--max-steps`` on the ring, ``--grid-seconds`` of
 training on the grid). Medians count a seed that never got there as slower than any that did.
 
-    python bench/toy_defaults.py --threads 1                  # about 30 min on a 2-core CPU
+    taskset -c 0 python bench/toy_defaults.py --threads 1     # about 40 min on one CPU core
     python bench/toy_defaults.py --seeds 0 --ablation-seeds 0 --max-steps 200 --grid-seeds 0 \\
         --grid-seconds 2 --out /tmp/smoke.md                  # a smoke run
 
@@ -264,7 +264,7 @@ def main(argv=None) -> int:
     )
     p.add_argument("--max-steps", type=int, default=3000, help="ring: cap on steps (default 3000)")
     p.add_argument("--eval-every", type=int, default=100)
-    p.add_argument("--grid-seeds", type=int, nargs="*", default=[0, 1, 2])
+    p.add_argument("--grid-seeds", type=int, nargs="*", default=list(range(10)))
     p.add_argument("--grid-seconds", type=float, default=60.0, help="grid: cap on training seconds")
     p.add_argument("--no-ablations", action="store_true")
     add_device(p, "cpu")
