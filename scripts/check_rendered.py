@@ -70,6 +70,7 @@ CONVERTED = {
     "book/02_learning_by_comparison.html",
     "book/03_game.html",
     "book/04_optimal_discriminator.html",
+    "book/07_failure_modes.html",
     "book/08_dcgan.html",
     "book/09_fgan.html",
     "book/10_wgan.html",
