@@ -72,6 +72,7 @@ CONVERTED = {
     "book/04_optimal_discriminator.html",
     "book/05_training_algorithm.html",
     "book/06_saturation.html",
+    "book/07_failure_modes.html",
     "book/08_dcgan.html",
     "book/09_fgan.html",
     "book/10_wgan.html",

@@ -795,3 +795,42 @@ def dcgan_stack(G, D=None):
         )
         ax.text(0.1, y + 0.62, note, ha="left", va="bottom", size=10, color=color)
     return fig
+
+
+def plot_samples_row(
+    mixture: GaussianMixture,
+    pairs,
+    titles,
+    n: int = 1000,
+    arrows: bool = True,
+    resolution: int = 100,
+    width: float = COLUMN_WIDTH,
+):
+    """:func:`plot_samples_2d` for several ``(G, D)`` pairs side by side in a column-wide figure,
+    each panel titled by ``titles``, with one colorbar for D(x) and one legend below the row
+    instead of one per panel (which would crowd small panels and sit on the data).
+
+    All panels show the same box around ``mixture`` and the same colour scale (0 to 1), so one
+    colorbar serves them all. Returns the figure.
+    """
+    pairs, titles = list(pairs), list(titles)
+    if not pairs or len(pairs) != len(titles):
+        raise ValueError(f"need one title per (G, D) pair, got {len(pairs)} pairs, {len(titles)}")
+    side = (width - 0.9) / len(pairs)  # each panel square, beside a colorbar ~0.9 in wide
+    n_title_lines = max(str(t).count("\n") + 1 for t in titles)
+    fig, axes = plt.subplots(
+        1, len(pairs), figsize=(width, side + 0.25 * n_title_lines + 0.6), layout="constrained"
+    )
+    axes = np.atleast_1d(axes)
+    for ax, (G, D), title in zip(axes, pairs, titles):
+        plot_samples_2d(
+            mixture, G, D, ax=ax, n=n, arrows=arrows, resolution=resolution, legend=False
+        )
+        if D is not None:
+            ax.collections[0].colorbar.remove()  # the heat map's own colorbar: one for the row
+        ax.set_title(title)
+    if pairs[0][1] is not None:
+        fig.colorbar(axes[0].collections[0], ax=axes, label="D(x)", shrink=0.9)
+    handles, labels = axes[0].get_legend_handles_labels()
+    fig.legend(handles, labels, loc="outside lower center", ncols=len(labels), markerscale=3)
+    return fig
