@@ -200,6 +200,26 @@ def test_batched_compare_agrees_with_one_run_at_a_time():
         failures.compare(names, RING, batched=True, callbacks=lambda name, seed: [])
 
 
+@pytest.mark.parametrize("batched", [False, True])
+def test_compare_takes_the_seeds_of_each_setting(batched):
+    kwargs = dict(num_steps=10, n=200, track_every=5, batched=batched)
+    seeds = {"healthy": (0, 1, 2), "d_too_strong": (1,)}
+    both = failures.compare(["healthy", "d_too_strong"], RING, seeds=seeds, **kwargs)
+    assert [(r.setting, r.seed) for r in both.runs] == [
+        ("healthy", 0),
+        ("healthy", 1),
+        ("healthy", 2),
+        ("d_too_strong", 1),
+    ]
+    alone = failures.compare(["d_too_strong"], RING, seeds=(1,), **kwargs)
+    assert alone.runs[0].coverage == both.runs[-1].coverage  # the same run, bit for bit
+    assert alone.runs[0].d_fake == both.runs[-1].d_fake
+    with pytest.raises(ValueError, match="give the seeds of every setting"):
+        failures.compare(["healthy", "d_too_strong"], RING, seeds={"healthy": (0,)}, **kwargs)
+    with pytest.raises(ValueError, match="seeds is empty"):
+        failures.compare(["healthy"], RING, seeds={"healthy": ()}, **kwargs)
+
+
 def test_a_custom_setting_runs_under_its_own_name():
     variant = dataclasses.replace(
         failures.get("collapse_under_capacity"), name="wide_G", g_hidden=16

@@ -19,7 +19,7 @@ import contextlib
 import dataclasses
 import functools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -318,7 +318,7 @@ class Comparison:
 def compare(
     names: Sequence[str | Setting],
     mixture: GaussianMixture,
-    seeds: Sequence[int] = (0, 1, 2),
+    seeds: Sequence[int] | Mapping[str, Sequence[int]] = (0, 1, 2),
     num_steps: int | None = None,
     n: int = 2500,
     track_every: int = 250,
@@ -341,21 +341,23 @@ def compare(
     long run amplifies, so compare statistics over seeds). Its Histories have the coverage metrics
     but no ``probe_grad_norm_g`` trace (the end value is measured), and it takes no callbacks.
     On a CPU the settings train side by side, one process per core (``workers``; see
-    :func:`ganlab.sweep.run_many`): the same numbers as one after another, bit for bit.
+    :func:`ganlab.sweep.run_many`): the same numbers as one after another, bit for bit. Give
+    all of them to one call, with ``seeds`` a mapping from each setting's name to its seeds where
+    they differ: one pool of processes then keeps every core busy, where two calls of three
+    settings each would leave a core idle twice.
     """
     settings = [get(name) for name in names]
-    if not seeds:
-        raise ValueError("seeds is empty: give at least one seed")
+    per_setting = _seeds_per_setting(settings, seeds)
     positive_int("n", n)
     positive_int("track_every", track_every)
     if batched:
         if callbacks is not None:
             raise ValueError("batched=True takes no callbacks: record them with run() one by one")
-        return _compare_batched(settings, mixture, tuple(seeds), num_steps, n, track_every, workers)
+        return _compare_batched(settings, mixture, per_setting, num_steps, n, track_every, workers)
     runs = []
-    for setting in settings:
+    for setting, setting_seeds in zip(settings, per_setting):
         loss = setting.config().loss
-        for seed in seeds:
+        for seed in setting_seeds:
             extra = list(callbacks(setting.name, seed)) if callbacks is not None else []
             trackers = [CoverageTracker(mixture, every=track_every, n=n), GradNormTracker(loss)]
             G, D, history = run(setting, mixture, seed, num_steps, callbacks=trackers + extra)
@@ -377,6 +379,23 @@ def compare(
     return Comparison(runs, mixture)
 
 
+def _seeds_per_setting(settings: list[Setting], seeds) -> list[tuple[int, ...]]:
+    """The seeds of each setting: ``seeds`` for all, or ``seeds[name]`` from a mapping."""
+    names = [setting.name for setting in settings]
+    if isinstance(seeds, Mapping):
+        if set(seeds) != set(names):
+            raise ValueError(
+                f"seeds names settings {sorted(seeds)}, but the settings are {sorted(names)}: "
+                "give the seeds of every setting, and of no other"
+            )
+        per_setting = [tuple(seeds[name]) for name in names]
+    else:
+        per_setting = [tuple(seeds)] * len(settings)
+    if not all(per_setting):
+        raise ValueError("seeds is empty: give at least one seed")
+    return per_setting
+
+
 def _measured(setting: Setting, seed: int, G, D, history: History, coverage) -> Run:
     """A :class:`Run` with its end-of-training measurements."""
     fifth = max(1, len(history.d_fake) // 5)
@@ -394,7 +413,7 @@ def _measured(setting: Setting, seed: int, G, D, history: History, coverage) -> 
     )
 
 
-def _compare_batched(settings, mixture, seeds, num_steps, n, track_every, workers) -> Comparison:
+def _compare_batched(settings, mixture, per_setting, num_steps, n, track_every, workers):
     """:func:`compare` with the seeds of each setting trained as one :func:`ganlab.sweep.run`,
     the settings side by side in ``workers`` processes (:func:`ganlab.sweep.run_many`)."""
     from .sweep import run_many  # the batched trainer, at the level of train()
@@ -408,10 +427,10 @@ def _compare_batched(settings, mixture, seeds, num_steps, n, track_every, worker
             coverage_n=n,
             track_every=track_every,
         )
-        for setting in settings
+        for setting, seeds in zip(settings, per_setting)
     ]
     runs = []
-    for setting, result in zip(settings, run_many(jobs, workers)):
+    for setting, seeds, result in zip(settings, per_setting, run_many(jobs, workers)):
         for i, seed in enumerate(seeds):
             G, D = result.member(i)
             runs.append(_measured(setting, seed, G, D, result.histories[i], result.coverage[i]))
