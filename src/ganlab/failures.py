@@ -361,21 +361,8 @@ def compare(
             extra = list(callbacks(setting.name, seed)) if callbacks is not None else []
             trackers = [CoverageTracker(mixture, every=track_every, n=n), GradNormTracker(loss)]
             G, D, history = run(setting, mixture, seed, num_steps, callbacks=trackers + extra)
-            fifth = max(1, len(history.d_fake) // 5)
-            runs.append(
-                Run(
-                    setting.name,
-                    seed,
-                    G,
-                    D,
-                    history,
-                    generator_coverage(G, mixture, n),
-                    float(np.mean(history.d_real[-fifth:])),
-                    float(np.mean(history.d_fake[-fifth:])),
-                    generator_grad_norm(G, D, loss),
-                    swing(history),
-                )
-            )
+            coverage = generator_coverage(G, mixture, n)
+            runs.append(_measured(setting, seed, G, D, history, coverage))
     return Comparison(runs, mixture)
 
 
