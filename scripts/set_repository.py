@@ -124,6 +124,9 @@ def notebooks(root: Path) -> list[Path]:
     return sorted((root / "book").glob("*.ipynb"))
 
 
+SETUP_TAG = "hide-input"  # the set-up cell's source is folded on the page; Colab shows it
+
+
 def first_code_cell(nb: dict) -> dict:
     return next(cell for cell in nb["cells"] if cell["cell_type"] == "code")
 
@@ -195,7 +198,11 @@ def apply(slug: str | None = None, root: Path = ROOT) -> list[Path]:
         for cell in nb["cells"]:
             source = "".join(cell["source"])
             cell["source"] = replace_slug(source, old, new).splitlines(keepends=True)
-        first_code_cell(nb)["source"] = new.setup_cell(path.stem).splitlines(keepends=True)
+        setup = first_code_cell(nb)
+        setup["source"] = new.setup_cell(path.stem).splitlines(keepends=True)
+        tags = setup.setdefault("metadata", {}).setdefault("tags", [])
+        if SETUP_TAG not in tags:
+            tags.append(SETUP_TAG)  # plumbing: folded in the book, its output stays in view
         if json.dumps(nb) != before:
             write_notebook(path, nb)
             changed.append(path)
@@ -208,10 +215,13 @@ def problems(root: Path = ROOT) -> list[str]:
     found = []
     for path in notebooks(root):
         nb = json.loads(path.read_text())
-        if "".join(first_code_cell(nb)["source"]) != repo.setup_cell(path.stem):
+        setup = first_code_cell(nb)
+        if "".join(setup["source"]) != repo.setup_cell(path.stem):
             found.append(
                 f"{path.relative_to(root)}: the set-up cell is not the one for {repo.install()}"
             )
+        if SETUP_TAG not in setup.get("metadata", {}).get("tags", []):
+            found.append(f"{path.relative_to(root)}: the set-up cell is not tagged {SETUP_TAG}")
     pyproject = (root / "pyproject.toml").read_text()
     if with_urls(pyproject, repo) != pyproject:
         found.append("pyproject.toml: [project.urls] does not name " + repo.url)

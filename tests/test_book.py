@@ -235,6 +235,25 @@ def test_set_repository_retargets_a_fork_in_one_command(tmp_path):
     ]
 
 
+def test_the_setup_cell_is_folded_on_the_page_and_set_repository_folds_it(tmp_path):
+    (tmp_path / "book").mkdir()
+    shutil.copy(BOOK / "01_implicit_models.ipynb", tmp_path / "book")
+    for name in ["_config.yml", "pyproject.toml", "CITATION.cff", "README.md"]:
+        shutil.copy(ROOT / name, tmp_path / name)
+    (tmp_path / "src" / "ganlab").mkdir(parents=True)
+    shutil.copy(ROOT / "src" / "ganlab" / "__init__.py", tmp_path / "src" / "ganlab")
+    path = tmp_path / "book" / "01_implicit_models.ipynb"
+    nb = json.loads(path.read_text())
+    assert set_repository.first_code_cell(nb)["metadata"]["tags"] == ["hide-input"]
+    set_repository.first_code_cell(nb)["metadata"] = {}
+    path.write_text(json.dumps(nb))
+    assert set_repository.problems(root=tmp_path) == [
+        "book/01_implicit_models.ipynb: the set-up cell is not tagged hide-input"
+    ]
+    assert set_repository.apply(root=tmp_path) == [path]
+    assert set_repository.problems(root=tmp_path) == []
+
+
 def build(out: Path, *flags: str) -> Path:
     """Build the book with scripts/build_book.py, notebooks not executed (nbval runs them);
     return the HTML folder."""
