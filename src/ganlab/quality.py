@@ -18,6 +18,7 @@ import importlib.util
 import os
 import socket
 
+import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -25,7 +26,7 @@ from tqdm.auto import tqdm
 
 from ._checks import positive, positive_int
 from .checkpoint import generator_state, save_checkpoint
-from .models import fixed_noise, render
+from .models import fixed_noise, frozen, render, sample_class
 from .profiles import default_device
 
 # ---------------------------------------------------------------------------------------------
@@ -517,3 +518,29 @@ def inception_fid(
         for i in range(0, len(x), batch_size):
             fid.update(_to_unit_rgb(x[i : i + batch_size]).to(device), real=real)
     return float(fid.compute())
+
+
+# ---------------------------------------------------------------------------------------------
+# A conditional generator's labels
+# ---------------------------------------------------------------------------------------------
+
+
+@torch.no_grad()
+def class_accuracy(G: nn.Module, net: nn.Module, n: int = 100, seed: int = 1234) -> np.ndarray:
+    """Does a conditional G draw the class it is asked for? Entry ``k`` of the returned
+    ``(G.num_classes,)`` array is the share, in ``[0, 1]``, of the ``n`` samples
+    ``sample_class(G, k, n, seed)`` that the classifier ``net`` (``QualityMetric.net``, trained on
+    the real data) assigns to class ``k``; chance is ``1 / num_classes``.
+
+    The same ``seed`` gives every class the same noise. ``net`` runs in eval mode in one batch per
+    class on its own device; G and ``net`` are left as they were.
+    """
+    positive_int("n", n)
+    device = next(net.parameters()).device
+    shares = []
+    with frozen(net):
+        net.eval()
+        for k in range(G.num_classes):
+            predicted = net(sample_class(G, k, n=n, seed=seed).to(device)).argmax(1).cpu()
+            shares.append((predicted == k).float().mean().item())
+    return np.array(shares)

@@ -20,6 +20,9 @@ that is on is recorded in ``hparams``, so a checkpoint rebuilds the model):
   MLP D defaults to concat, the DCGAN D to projection.
 - ``attention_at=s`` (DCGAN only): a :class:`SelfAttention` block after the layer whose feature
   map is ``s × s`` (SAGAN), in G and in D.
+
+:mod:`.spectral` looks inside spectral normalisation: ``spectral_sigmas`` (σ of each normalised
+layer, before and after) and ``settle_spectral_norm`` (power-iteration steps without training).
 """
 
 from ._common import CONDITIONINGS, LABEL_DIM_MAX
@@ -34,6 +37,7 @@ from .convnets import (
 )
 from .mlp import MLPDiscriminator, MLPGenerator, toy_gan
 from .sampling import fixed_noise, frozen, generate, render, sample_class
+from .spectral import settle_spectral_norm, spectral_sigmas
 
 __all__ = [
     "CONDITIONINGS",
@@ -53,4 +57,6 @@ __all__ = [
     "generate",
     "render",
     "sample_class",
+    "settle_spectral_norm",
+    "spectral_sigmas",
 ]
