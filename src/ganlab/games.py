@@ -286,3 +286,18 @@ def plot_game(
     )
     ax.legend(loc="upper right")
     return ax
+
+
+def growth_factor(path, k: int = 1) -> float:
+    """The factor by which one step multiplies the distance to ``(0, 0)``, over the last ``k``.
+
+    ``(|z_T| / |z_{T−k}|) ** (1/k)`` for a path ``(T + 1, 2)`` from :func:`trajectory` (the
+    equilibrium of every game here is the origin): above 1 the play spirals out, below 1 it
+    converges, and on a linear game such as ``bilinear`` it tends to the spectral radius of the
+    step, the closed-form rate. ``k``: how many of the last steps to average over (geometrically).
+    """
+    positive_int("k", k)
+    r = np.linalg.norm(np.asarray(path, dtype=np.float64), axis=1)
+    if len(r) <= k:
+        raise ValueError(f"the path has {len(r) - 1} steps, fewer than k = {k}")
+    return float((r[-1] / r[-1 - k]) ** (1 / k))
