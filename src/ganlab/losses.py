@@ -23,12 +23,15 @@ them as ``logits_real`` and ``logits_fake`` either way. Every entry of :data:`LO
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
 import torch
 import torch.nn.functional as F
+from scipy.optimize import minimize
+from scipy.stats import norm
 
 from ._checks import choice, positive
 
@@ -369,3 +372,50 @@ def get_loss(name: str) -> GANLoss:
     """The loss pair called ``name`` (one of ``LOSSES``)."""
     choice("loss", name, list(LOSSES))
     return LOSSES[name]
+
+
+def gaussian_divergence(divergence: str | FDivergence, p, x, mu: float, sigma: float) -> float:
+    """``D_f(P‖N(mu, sigma²))`` by quadrature on the evenly spaced 1D grid ``x``.
+
+    ``p`` holds P's density at ``x`` (same shape); the sum runs over the points where both
+    densities are > 0, with weight the spacing ``x[1] − x[0]`` (:func:`f_divergence`). In nats
+    for the divergences of ``DIVERGENCES``; the grid should cover both densities' mass.
+    """
+    x, p = np.asarray(x, dtype=np.float64), np.asarray(p, dtype=np.float64)
+    if x.ndim != 1 or x.shape != p.shape or len(x) < 2:
+        raise ValueError(
+            f"x and p must be 1D grids of the same length >= 2, got {x.shape}, {p.shape}"
+        )
+    q = norm.pdf(x, mu, sigma)
+    keep = (p > 0) & (q > 0)
+    return f_divergence(divergence, p[keep], q[keep], x[1] - x[0])
+
+
+def gaussian_minima(
+    divergence: str | FDivergence, p, x, starts=(0.0, 2.0)
+) -> list[tuple[float, float, float]]:
+    """Local minima of ``D_f(P‖N(mu, sigma²))`` over ``(mu, sigma)``, one per start ``mu0``.
+
+    Nelder–Mead (scipy; ``xatol=1e-6``, ``fatol=1e-10``) over ``(mu, log sigma)`` from
+    ``(mu0, log 1)``, the objective :func:`gaussian_divergence` on the grid ``x`` with P's
+    density ``p``. Returns ``[(mu, sigma, D_f), ...]`` in the order of ``starts``: the best
+    Gaussian that gradient-free descent from each start finds, which need not be the global one.
+    Where Nelder–Mead stops without converging (scipy's default limit of 400 evaluations) it warns,
+    and that start's point is where it stopped, not a minimum.
+    """
+
+    def objective(theta):
+        return gaussian_divergence(divergence, p, x, theta[0], np.exp(theta[1]))
+
+    found = []
+    for mu0 in starts:
+        options = dict(xatol=1e-6, fatol=1e-10)
+        r = minimize(objective, [mu0, 0.0], method="Nelder-Mead", options=options)
+        if not r.success:
+            warnings.warn(
+                f"D_f to a Gaussian: Nelder–Mead from mu0={mu0} did not converge ({r.message})",
+                RuntimeWarning,
+                stacklevel=2,
+            )
+        found.append((float(r.x[0]), float(np.exp(r.x[1])), float(r.fun)))
+    return found

@@ -22,6 +22,7 @@ from scipy.stats import gaussian_kde, norm
 
 from . import theory
 from ._checks import choice, positive, positive_int
+from .losses import FDivergence, bound, get_divergence
 from .mixtures import GaussianMixture
 from .models import fixed_noise, frozen
 
@@ -208,3 +209,26 @@ class JSDTracker:
             return
         samples = score_samples(G, self.n, self.seed)
         history.log_metric("jsd", step, jsd_1d(samples.cpu(), self.p_data, method=self.method))
+
+
+def critic_bound(
+    divergence: str | FDivergence, D: torch.nn.Module, x_real, x_fake
+) -> tuple[float, float]:
+    """A trained f-GAN critic's estimate of ``D_f(P‖Q)`` and its standard error, in nats.
+
+    ``D`` outputs ``V(x)`` for a batch ``(N, dim)``; with ``T = g_f(V)`` the estimate is the
+    variational bound ``mean T(x_real) − mean f*(T(x_fake))`` (:func:`ganlab.losses.bound`, in
+    float64) on the samples ``x_real ~ P`` and ``x_fake ~ Q``, and its standard error
+    ``sqrt(var T(x_real) / N_real + var f*(T(x_fake)) / N_fake)``. D is run
+    :func:`~ganlab.models.frozen`, without gradients. Up to sampling error the estimate lies below
+    ``D_f``; it reaches it only for the optimal critic ``T* = f'(p/q)``.
+    """
+    div = get_divergence(divergence)
+    with frozen(D), torch.no_grad():
+        T_real = div.activation(D(x_real)).double()
+        T_fake = div.activation(D(x_fake)).double()
+    n_real, n_fake = len(T_real), len(T_fake)
+    if n_real < 2 or n_fake < 2:
+        raise ValueError(f"need at least 2 samples of each, got {n_real} and {n_fake}")
+    variance = T_real.var().item() / n_real + div.conjugate(T_fake).var().item() / n_fake
+    return bound(div, T_real, T_fake).item(), float(np.sqrt(variance))

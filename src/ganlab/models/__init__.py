@@ -35,7 +35,7 @@ from .convnets import (
     dcgan,
     dcgan_init,
 )
-from .mlp import MLPDiscriminator, MLPGenerator, toy_gan
+from .mlp import MLPDiscriminator, MLPGenerator, affine_gaussian, affine_toy_gan, toy_gan
 from .sampling import fixed_noise, frozen, generate, render, sample_class
 from .spectral import settle_spectral_norm, spectral_sigmas
 
@@ -52,6 +52,8 @@ __all__ = [
     "MLPDiscriminator",
     "MLPGenerator",
     "toy_gan",
+    "affine_toy_gan",
+    "affine_gaussian",
     "fixed_noise",
     "frozen",
     "generate",

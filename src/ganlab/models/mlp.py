@@ -159,3 +159,40 @@ def toy_gan(
             spectral_norm=spectral_norm,
         )
     return G, D
+
+
+def affine_toy_gan(seed: int, a: float = 1.0, b=0.0, hidden: int = 32, depth: int = 2):
+    """A seeded ``(G, D)`` for 1D data whose G is exactly ``G(z) = a·z + b``: one Gaussian.
+
+    G is an ``MLPGenerator`` (``latent_dim=1``) whose network is a single ``nn.Linear(1, 1)``, so
+    its samples are distributed as ``N(b, a²)``; D is ``toy_gan``'s MLP discriminator with
+    ``depth`` hidden layers of ``hidden`` units, seeded by ``seed``. ``b`` is a number, or a range
+    ``(low, high)`` to draw it from uniformly (seeded by ``seed``); a range of positive numbers is
+    mirrored to a random side, so the start is near one of two modes at ``±b``. Plain modules, as
+    ``ganlab.sweep.run(models=...)`` needs (give it ``functools.partial(affine_toy_gan, a=...)``);
+    :func:`affine_gaussian` reads ``(b, |a|)`` back.
+    """
+    G, D = toy_gan(1, latent_dim=1, hidden=hidden, depth=depth, seed=seed)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        G.net = nn.Sequential(nn.Linear(1, 1))  # no hidden layer: G is affine
+        with torch.no_grad():
+            G.net[0].weight.fill_(a)
+            if isinstance(b, (tuple, list)):
+                low, high = b
+                G.net[0].bias.uniform_(low, high)
+                if low > 0:
+                    G.net[0].bias.mul_(torch.randint(2, ()) * 2 - 1)
+            else:
+                G.net[0].bias.fill_(float(b))
+    return G, D
+
+
+def affine_gaussian(G: MLPGenerator) -> tuple[float, float]:
+    """``(mu, sigma)`` of the Gaussian ``N(b, a²)`` that the affine G of :func:`affine_toy_gan`
+    makes: its bias ``b`` and the size ``|a|`` of its weight.
+    """
+    layer = G.net[0]
+    if not (isinstance(layer, nn.Linear) and len(G.net) == 1 and layer.weight.shape == (1, 1)):
+        raise ValueError("G must be affine: a network of one nn.Linear(1, 1) (affine_toy_gan)")
+    return layer.bias.item(), abs(layer.weight.item())
