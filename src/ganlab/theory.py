@@ -184,3 +184,16 @@ def generator_gradient(loss: str, d_fake):
     if loss == "nonsaturating":
         return d - 1.0
     raise ValueError(f"unknown loss {loss!r}; choose one of: minimax, nonsaturating")
+
+
+def uniform_density(low: float, high: float):
+    """The density of ``U[low, high]`` as a vectorised callable ``p(x) -> ndarray``.
+
+    ``1 / (high − low)`` on the closed interval, 0 outside; ``x`` is a scalar or an array of 1D
+    points (any shape), and the result has its shape. Usable wherever this module takes a density
+    (:func:`jsd`, :func:`kl`), e.g. for the shifted uniforms of chapter 10, whose supports stop
+    overlapping.
+    """
+    if not high > low:
+        raise ValueError(f"need low < high, got [{low}, {high}]")
+    return lambda x: ((np.asarray(x) >= low) & (np.asarray(x) <= high)) / (high - low)
