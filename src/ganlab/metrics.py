@@ -10,6 +10,10 @@ End-of-run scores have one definition, :func:`generator_coverage`: the coverage 
 from :func:`~ganlab.models.fixed_noise` (``SCORE_N`` = 2,500 vectors, seed ``SCORE_SEED``, drawn
 on the CPU, so every device scores G on the same noise). ``CoverageTracker``,
 ``failures.compare``, ``sweep.run`` and the command line all use it, so their numbers compare.
+
+For WGANs (chapter 10): :func:`critic_estimate` (a critic's mean gap, its estimate of W1),
+:func:`w1_assignment` (the exact W1 of two point clouds) and :class:`W1Tracker` (both over
+training).
 """
 
 from __future__ import annotations
@@ -18,6 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
+from scipy.optimize import linear_sum_assignment
+from scipy.spatial.distance import cdist
 from scipy.stats import gaussian_kde, norm
 
 from . import theory
@@ -232,3 +238,73 @@ def critic_bound(
         raise ValueError(f"need at least 2 samples of each, got {n_real} and {n_fake}")
     variance = T_real.var().item() / n_real + div.conjugate(T_fake).var().item() / n_fake
     return bound(div, T_real, T_fake).item(), float(np.sqrt(variance))
+
+
+def critic_estimate(D, sample_real, sample_fake, n: int = 20_000, seed: int = 12345) -> float:
+    """A critic's estimate of W1: its mean gap ``E_real D − E_fake D`` on ``n`` fresh samples of
+    each (a lower bound on W1 if D is 1-Lipschitz; ``K·W1`` at best if it is K-Lipschitz).
+
+    ``sample_real(n, generator)`` and ``sample_fake(n, generator)`` give ``(n, d)`` batches, drawn
+    in that order from one generator seeded ``seed``, so every critic is scored on the same points.
+    """
+    positive_int("n", n)
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad(), frozen(D):
+        x_real, x_fake = sample_real(n, g).float(), sample_fake(n, g).float()
+        return (D(x_real).mean() - D(x_fake).mean()).item()
+
+
+def w1_assignment(a, b, n: int = 500) -> float:
+    """W1 between the empirical distributions of the first ``n`` points of ``a`` and of ``b``,
+    exactly: the mean Euclidean distance of an optimal one-to-one matching
+    (``scipy.optimize.linear_sum_assignment`` on the ``(n, n)`` distance matrix).
+
+    ``a`` and ``b`` are arrays of shape ``(N, d)`` with at least ``n`` rows each (fewer rows: all
+    of them, the same number in both). Cost O(n³): a few hundred points.
+    """
+    positive_int("n", n)
+    a, b = np.asarray(a)[:n], np.asarray(b)[:n]
+    if len(a) != len(b):
+        raise ValueError(f"need as many points in a as in b, got {len(a)} and {len(b)}")
+    cost = cdist(a, b)
+    rows, cols = linear_sum_assignment(cost)
+    return float(cost[rows, cols].mean())
+
+
+class W1Tracker:
+    """A training callback: every ``every`` steps, log ``w1_estimate``, the critic's mean gap
+    ``E D(x_real) − E D(G(z))``, and ``w1``, :func:`w1_assignment` (the first ``n_exact`` points)
+    between the same real points and G's samples.
+
+    ``n`` real points of ``mixture`` and ``n`` noise vectors of ``latent_dim`` are drawn once, in
+    that order, from a generator seeded ``seed``, so every step is measured on the same points.
+    G and D are run :func:`~ganlab.models.frozen`, so tracking does not change the training run.
+    """
+
+    def __init__(
+        self,
+        mixture: GaussianMixture,
+        every: int = 25,
+        n: int = 2000,
+        seed: int = 7,
+        latent_dim: int = 2,
+        n_exact: int = 500,
+    ):
+        positive_int("every", every)
+        positive_int("n", n)
+        positive_int("n_exact", n_exact)
+        self.every, self.n_exact = every, n_exact
+        g = torch.Generator().manual_seed(seed)
+        self.x_real = mixture.sample(n, g).float()
+        self.z = torch.randn(n, latent_dim, generator=g)
+
+    def __call__(self, step, G, D, history) -> None:
+        if step % self.every:
+            return
+        device = next(G.parameters()).device
+        with torch.no_grad(), frozen(G, D):
+            x_real, x_fake = self.x_real.to(device), G(self.z.to(device))
+            gap = D(x_real).mean() - D(x_fake).mean()
+        history.log_metric("w1_estimate", step, gap.item())
+        x_real, x_fake = x_real.cpu().numpy(), x_fake.float().cpu().numpy()
+        history.log_metric("w1", step, w1_assignment(x_real, x_fake, self.n_exact))

@@ -219,3 +219,16 @@ def distance_from_half(D, p_data, p_g, xs) -> float:
         raise ValueError("xs must be an increasing 1D grid of at least 2 points")
     weight = 0.5 * (p_data(xs) + p_g(xs))
     return float(integrate.trapezoid(weight * np.abs(D(xs) - 0.5), xs))
+
+
+def uniform_density(low: float, high: float):
+    """The density of ``U[low, high]`` as a vectorised callable ``p(x) -> ndarray``.
+
+    ``1 / (high − low)`` on the closed interval, 0 outside; ``x`` is a scalar or an array of 1D
+    points (any shape), and the result has its shape. Usable wherever this module takes a density
+    (:func:`jsd`, :func:`kl`), e.g. for the shifted uniforms of chapter 10, whose supports stop
+    overlapping.
+    """
+    if not high > low:
+        raise ValueError(f"need low < high, got [{low}, {high}]")
+    return lambda x: ((np.asarray(x) >= low) & (np.asarray(x) <= high)) / (high - low)

@@ -9,8 +9,9 @@ callbacks. What the loop needs before its first step (checks, devices, optimiser
 processes, resuming) is prepared by :mod:`ganlab.training_setup`; the per-step traces and their
 NaN check are :mod:`ganlab.history`'s.
 
-Also here, for the chapters: :func:`discriminator_step` (one update of D) and
-:func:`fit_discriminator` (D alone against a fixed generator).
+Also here, for the chapters: :func:`discriminator_step` (one update of D),
+:func:`fit_discriminator` (D alone against a fixed generator) and :func:`fit_critic` (a WGAN
+critic alone between two fixed distributions).
 """
 
 from __future__ import annotations
@@ -31,7 +32,8 @@ from .checkpoint import save_checkpoint
 from .config import TrainConfig
 from .history import History, TraceBuffer, TrainingDiverged
 from .losses import get_loss
-from .regularizers import clip_weights_, regularizers_for, total_penalty
+from .models import toy_gan
+from .regularizers import clip_weights_, gradient_penalty, regularizers_for, total_penalty
 from .training_setup import Run, prepare
 
 Callback = Callable[[int, nn.Module, nn.Module, History], None]
@@ -285,3 +287,49 @@ def _step(run: Run, noise, labels, real) -> torch.Tensor:
     with torch.no_grad():
         d_real, d_fake = torch.sigmoid(logits_real).mean(), torch.sigmoid(logits_fake).mean()
         return torch.stack([loss_d, loss_g, d_real, d_fake])
+
+
+def fit_critic(
+    sample_real: Callable[[int, torch.Generator], torch.Tensor],
+    sample_fake: Callable[[int, torch.Generator], torch.Tensor],
+    dim: int,
+    loss: str = "wgan-gp",
+    clip: float | None = None,
+    num_steps: int = 400,
+    lr: float = 1e-3,
+    seed: int = 0,
+) -> nn.Module:
+    """Train a fresh WGAN critic alone between two fixed distributions of ``dim``-dimensional
+    points; return it (an MLP, 2 hidden layers of 64 units, from ``toy_gan(dim, seed=seed)``).
+
+    ``sample_real(n, generator)`` and ``sample_fake(n, generator)`` give ``(n, dim)`` batches;
+    ``num_steps`` updates on 256 of each (:func:`discriminator_step`, Adam with betas (0.5, 0.9)).
+    ``loss`` is ``"wgan-gp"`` (the critic's loss plus
+    λ·:func:`~ganlab.regularizers.gradient_penalty`, λ = 10) or ``"wgan"`` (every weight clamped
+    to ``[−clip, clip]`` after each step; ``clip`` defaults to the loss's 0.01). One generator
+    seeded ``seed`` draws the batches and the penalty's interpolation weights, so the same
+    arguments give the same critic. Its mean gap ``E_real D − E_fake D`` estimates W1
+    (:func:`ganlab.metrics.critic_estimate`).
+    """
+    positive_int("num_steps", num_steps)
+    positive("lr", lr)
+    _, D = toy_gan(dim, hidden=64, depth=2, seed=seed)
+    spec = get_loss(loss)
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.9))
+    gen = torch.Generator().manual_seed(seed)
+
+    def penalty(x_real, x_fake):
+        return spec.gradient_penalty * gradient_penalty(D, x_real, x_fake, gen)
+
+    for _ in range(num_steps):
+        x_real, x_fake = sample_real(256, gen).float(), sample_fake(256, gen).float()
+        discriminator_step(
+            D,
+            opt_d,
+            spec.discriminator,
+            x_real,
+            x_fake,
+            penalty=penalty if spec.gradient_penalty else None,
+            clip=clip or spec.clip,
+        )
+    return D
