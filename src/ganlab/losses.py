@@ -419,3 +419,16 @@ def gaussian_minima(
             )
         found.append((float(r.x[0]), float(np.exp(r.x[1])), float(r.fun)))
     return found
+
+
+def value_and_grad(loss_fn: Callable[[torch.Tensor], torch.Tensor], logit: float):
+    """A loss of one logit and its derivative there, in float32: ``(loss_fn(l), d loss_fn/dl)``.
+
+    ``l`` is the float32 tensor ``[logit]`` (shape ``(1,)``) and ``loss_fn`` maps it to a tensor
+    (summed before differentiating). Returns two Python floats; ``inf`` and ``nan`` pass through,
+    so a numerically broken loss (sigmoid, then log) shows itself.
+    """
+    l = torch.tensor([logit], requires_grad=True)  # noqa: E741
+    loss = loss_fn(l)
+    (grad,) = torch.autograd.grad(loss.sum(), l)
+    return loss.item(), grad.item()

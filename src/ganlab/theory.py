@@ -232,3 +232,87 @@ def uniform_density(low: float, high: float):
     if not high > low:
         raise ValueError(f"need low < high, got [{low}, {high}]")
     return lambda x: ((np.asarray(x) >= low) & (np.asarray(x) <= high)) / (high - low)
+
+
+def bce_term_moments(p_data, p_g, bounds=None):
+    """Mean and variance of the two per-sample terms of the discriminator's BCE at ``D*``.
+
+    The real term is ``r(x) = −log D*(x) = softplus(−l(x))`` for ``x ~ p_data``, the fake term
+    ``f(x) = −log(1 − D*(x)) = softplus(l(x))`` for ``x ~ p_g``, with ``l = log p_data − log p_g``
+    the logit of D*. Returns ``((mean_r, var_r), (mean_f, var_f))``, in nats and nats², by
+    adaptive quadrature (:func:`integrate_density`, 1D). The means add up to
+    ``−V(G, D*) = log 4 − 2 JSD(p_data‖p_g)``; a minibatch estimate of the loss from
+    ``N_real`` and ``N_fake`` samples has the variance ``var_r / N_real + var_f / N_fake``.
+    """
+    d_star = optimal_discriminator(p_data, p_g)
+    moments = []
+    for density, sign in ((p_data, -1.0), (p_g, 1.0)):
+
+        def weighted(x, power, density=density, sign=sign):  # p(x) · softplus(∓l(x))^power
+            return np.asarray(density(x)) * np.logaddexp(0.0, sign * d_star.logit(x)) ** power
+
+        mean = integrate_density(lambda x: weighted(x, 1), [p_data, p_g], bounds)
+        second = integrate_density(lambda x: weighted(x, 2), [p_data, p_g], bounds)
+        moments.append((mean, second - mean**2))
+    return tuple(moments)
+
+
+def bce_terms_on_grid(p_data, p_g, x) -> tuple[float, float]:
+    """The two terms of the discriminator's BCE at ``D*``, by the trapezoid rule on a 1D grid.
+
+    ``(E_data[−log D*], E_g[−log(1 − D*)]) = (∫ p_data softplus(−l), ∫ p_g softplus(l))`` with
+    ``l = log p_data − log p_g``, in nats; ``x`` is an increasing grid that holds both
+    densities' mass. Computed from log-densities, so nothing underflows in the tails. Each term
+    lies in [0, log 2] and their sum is ``log 4 − 2 JSD(p_data‖p_g)``. One vectorised pass: fast
+    enough to recompute for every point of a curve or every move of a slider.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    log_a, log_b = _log_density(p_data, x), _log_density(p_g, x)
+    logit = log_a - log_b
+    return (
+        float(np.trapezoid(np.exp(log_a) * np.logaddexp(0.0, -logit), x)),
+        float(np.trapezoid(np.exp(log_b) * np.logaddexp(0.0, logit), x)),
+    )
+
+
+def _criterion_integrand(log_p: np.ndarray, log_q: np.ndarray) -> np.ndarray:
+    """``p log(p / (p + q)) + q log(q / (p + q))`` from logs."""
+    log_total = np.logaddexp(log_p, log_q)
+    return _xlog_ratio(log_p, log_total) + _xlog_ratio(log_q, log_total)
+
+
+def criterion_on_grid(p_data, p_g, x) -> float:
+    """``C(G) = V(G, D*) = −log 4 + 2 JSD(p_data‖p_g)`` by the trapezoid rule on a 1D grid ``x``.
+
+    The integrand ``p log(p / (p + q)) + q log(q / (p + q))`` is formed from log-densities (no
+    underflow); ``x`` must hold both densities' mass. One vectorised pass instead of
+    :func:`virtual_training_criterion`'s adaptive quadrature: fast for a scan over many generators.
+    """
+    x = np.asarray(x, dtype=np.float64)
+    integrand = _criterion_integrand(_log_density(p_data, x), _log_density(p_g, x))
+    return float(np.trapezoid(integrand, x))
+
+
+def discrete_criterion(log_p, log_q) -> float:
+    """``C = Σ p log(p / (p + q)) + q log(q / (p + q))`` for two probability vectors on a grid,
+    given their logs (each ``logsumexp`` to 0): ``−log 4 + 2 JSD(p‖q)``, in [−log 4, 0].
+    """
+    return float(np.sum(_criterion_integrand(np.asarray(log_p), np.asarray(log_q))))
+
+
+def discrete_jsd(log_p, log_q) -> float:
+    """``JSD(p‖q) = (C + log 4) / 2`` in nats for two probability vectors given by their logs
+    (see :func:`discrete_criterion`): 0 for equal vectors, log 2 for disjoint supports.
+    """
+    return (discrete_criterion(log_p, log_q) + LOG4) / 2
+
+
+def d_star_error(d, p_data, p_g, x) -> float:
+    """How far a discriminator is from ``D*`` where the samples are: the mean of
+    ``|D(x) − D*(x)|`` over a 1D grid ``x``, weighted by ``(p_data(x) + p_g(x)) / 2``.
+
+    ``d``: D's outputs (probabilities) at ``x``, shape ``(len(x),)``. The tails, where neither
+    density puts samples and a network extrapolates freely, count for little. In [0, 1].
+    """
+    weight = 0.5 * (p_data(x) + p_g(x))
+    return float(np.sum(weight * np.abs(d - optimal_discriminator(p_data, p_g)(x))) / weight.sum())
