@@ -66,6 +66,63 @@ def code_cells(path: Path) -> list[dict]:
     return [cell for cell in json.loads(path.read_text())["cells"] if cell["cell_type"] == "code"]
 
 
+# Visible code lines per page in the book before issue 15 (f210112, counted in Chromium by
+# scripts/check_rendered.py); the issue's target is at most half of them on every page.
+VISIBLE_CODE_LINES_BEFORE = {
+    "01_implicit_models": 323,
+    "02_learning_by_comparison": 383,
+    "03_game": 330,
+    "04_optimal_discriminator": 263,
+    "05_training_algorithm": 305,
+    "06_saturation": 328,
+    "07_failure_modes": 332,
+    "08_dcgan": 169,
+    "09_fgan": 282,
+    "10_wgan": 265,
+    "11_conditional": 225,
+    "12_bakeoff": 292,
+    "failure_gallery": 44,
+}
+FOLDED = {"hide-input", "hide-cell", "remove-input", "remove-cell"}
+
+
+def visible_code_lines(path: Path) -> int:
+    """Lines of code a reader sees on the page without opening a fold (trailing blank lines
+    not counted), as scripts/check_rendered.py counts them in the browser."""
+    return sum(
+        len(source.split("\n"))
+        for cell in code_cells(path)
+        if not FOLDED & set(cell["metadata"].get("tags", []))
+        and (source := "".join(cell["source"]).rstrip("\n")).strip()
+    )
+
+
+def test_visible_code_lines_are_at_most_half_of_what_they_were():
+    assert {p.stem for p in NOTEBOOKS} == set(VISIBLE_CODE_LINES_BEFORE)
+    over = {
+        p.stem: (visible_code_lines(p), VISIBLE_CODE_LINES_BEFORE[p.stem] // 2)
+        for p in NOTEBOOKS
+        if visible_code_lines(p) > VISIBLE_CODE_LINES_BEFORE[p.stem] // 2
+    }
+    assert not over, (
+        f"visible code lines (now, at most): {over}; fold plotting, tables and checks "
+        "(hide-input) or move helpers into ganlab"
+    )
+
+
+def test_visible_code_lines_count_what_is_not_folded(tmp_path):
+    cells = [
+        {"cell_type": "code", "metadata": {}, "source": ["a = 1\n", "\n", "b = 2\n", "\n"]},
+        {"cell_type": "code", "metadata": {"tags": ["hide-input"]}, "source": ["x\n", "y"]},
+        {"cell_type": "code", "metadata": {"tags": ["remove-cell"]}, "source": ["z"]},
+        {"cell_type": "code", "metadata": {}, "source": []},
+        {"cell_type": "markdown", "metadata": {}, "source": ["text"]},
+    ]
+    path = tmp_path / "nb.ipynb"
+    path.write_text(json.dumps({"cells": cells}))
+    assert visible_code_lines(path) == 3
+
+
 def test_every_chapter_is_in_the_toc_and_every_toc_entry_exists():
     listed = toc_files()
     on_disk = {

@@ -186,6 +186,14 @@ def generator_gradient(loss: str, d_fake):
     raise ValueError(f"unknown loss {loss!r}; choose one of: minimax, nonsaturating")
 
 
+def _grid(xs) -> np.ndarray:
+    """``xs`` as a float64 array, checked to be an increasing 1D grid of at least 2 points."""
+    xs = np.asarray(xs, dtype=np.float64)
+    if xs.ndim != 1 or len(xs) < 2 or not (np.diff(xs) > 0).all():
+        raise ValueError("xs must be an increasing 1D grid of at least 2 points")
+    return xs
+
+
 def value_of_logit(p_data, p_g, logit, xs) -> float:
     """``V(G, D)`` for ``D = sigmoid(logit)``, by the trapezoid rule on the 1D grid ``xs``.
 
@@ -197,9 +205,7 @@ def value_of_logit(p_data, p_g, logit, xs) -> float:
     rounds to 0 or 1 in the tails costs no ``log 0``. Far faster than :func:`value`'s adaptive
     quadrature, and as accurate for smooth densities on a grid as fine as the narrowest one needs.
     """
-    xs = np.asarray(xs, dtype=np.float64)
-    if xs.ndim != 1 or len(xs) < 2 or not (np.diff(xs) > 0).all():
-        raise ValueError("xs must be an increasing 1D grid of at least 2 points")
+    xs = _grid(xs)
     l = logit(xs)
     integrand = p_data(xs) * log_expit(l) + p_g(xs) * log_expit(-l)
     return float(integrate.trapezoid(integrand, xs))
@@ -214,9 +220,7 @@ def distance_from_half(D, p_data, p_g, xs) -> float:
     ``[0, 1]``; ``p_data``, ``p_g``: vectorised densities. 0 exactly when D is 1/2 wherever either
     density lives; at most 1/2.
     """
-    xs = np.asarray(xs, dtype=np.float64)
-    if xs.ndim != 1 or len(xs) < 2 or not (np.diff(xs) > 0).all():
-        raise ValueError("xs must be an increasing 1D grid of at least 2 points")
+    xs = _grid(xs)
     weight = 0.5 * (p_data(xs) + p_g(xs))
     return float(integrate.trapezoid(weight * np.abs(D(xs) - 0.5), xs))
 
@@ -266,7 +270,7 @@ def bce_terms_on_grid(p_data, p_g, x) -> tuple[float, float]:
     lies in [0, log 2] and their sum is ``log 4 − 2 JSD(p_data‖p_g)``. One vectorised pass: fast
     enough to recompute for every point of a curve or every move of a slider.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = _grid(x)
     log_a, log_b = _log_density(p_data, x), _log_density(p_g, x)
     logit = log_a - log_b
     return (
@@ -288,7 +292,7 @@ def criterion_on_grid(p_data, p_g, x) -> float:
     underflow); ``x`` must hold both densities' mass. One vectorised pass instead of
     :func:`virtual_training_criterion`'s adaptive quadrature: fast for a scan over many generators.
     """
-    x = np.asarray(x, dtype=np.float64)
+    x = _grid(x)
     integrand = _criterion_integrand(_log_density(p_data, x), _log_density(p_g, x))
     return float(np.trapezoid(integrand, x))
 
