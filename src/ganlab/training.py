@@ -33,7 +33,7 @@ from .config import TrainConfig
 from .history import History, TraceBuffer, TrainingDiverged
 from .losses import get_loss
 from .models import toy_gan
-from .regularizers import clip_weights_, gradient_penalty, regularizers_for, total_penalty
+from .regularizers import clip_weights_, regularizers_for, total_penalty
 from .training_setup import Run, prepare
 
 Callback = Callable[[int, nn.Module, nn.Module, History], None]
@@ -107,11 +107,14 @@ def fit_discriminator(
     seed: int = 0,
     loss: str = "nonsaturating",
     progress: bool = False,
+    betas: tuple[float, float] = (0.5, 0.999),
+    clip: float | None = None,
 ) -> list[float]:
     """Train D alone to tell ``sample_real`` from a *fixed* ``sample_fake`` (G held still).
 
     This is the inner maximisation ``max_D V(G, D)`` of the game: with enough capacity and steps
-    D approaches ``D* = p_data / (p_data + p_g)``. Returns the loss of every step.
+    D approaches ``D* = p_data / (p_data + p_g)``. Returns the loss of every step. Adam with
+    ``betas``; ``clip`` clamps D's weights after each step (default: the loss's own, WGAN's 0.01).
     """
     positive_int("num_steps", num_steps)
     positive_int("batch_size", batch_size)
@@ -119,7 +122,7 @@ def fit_discriminator(
     device = next(D.parameters()).device
     loss = get_loss(loss)
     penalties = regularizers_for(loss)  # wgan-gp's gradient penalty; wgan clips instead
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.999))
+    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=betas)
     gen = torch.Generator(device).manual_seed(seed)
 
     def penalty(x_real, x_fake, y_real=None, y_fake=None):  # an unconditional D: no labels
@@ -137,7 +140,7 @@ def fit_discriminator(
             x_real,
             x_fake,
             penalty=penalty if penalties else None,
-            clip=loss.clip,
+            clip=loss.clip if clip is None else clip,
         )
         losses.append(step[0].item())
     bad = next((i for i, v in enumerate(losses, 1) if not math.isfinite(v)), None)
@@ -303,7 +306,7 @@ def fit_critic(
     points; return it (an MLP, 2 hidden layers of 64 units, from ``toy_gan(dim, seed=seed)``).
 
     ``sample_real(n, generator)`` and ``sample_fake(n, generator)`` give ``(n, dim)`` batches;
-    ``num_steps`` updates on 256 of each (:func:`discriminator_step`, Adam with betas (0.5, 0.9)).
+    ``num_steps`` updates on 256 of each (:func:`fit_discriminator`, Adam with betas (0.5, 0.9)).
     ``loss`` is ``"wgan-gp"`` (the critic's loss plus
     λ·:func:`~ganlab.regularizers.gradient_penalty`, λ = 10) or ``"wgan"`` (every weight clamped
     to ``[−clip, clip]`` after each step; ``clip`` defaults to the loss's 0.01). One generator
@@ -311,25 +314,8 @@ def fit_critic(
     arguments give the same critic. Its mean gap ``E_real D − E_fake D`` estimates W1
     (:func:`ganlab.metrics.critic_estimate`).
     """
-    positive_int("num_steps", num_steps)
-    positive("lr", lr)
     _, D = toy_gan(dim, hidden=64, depth=2, seed=seed)
-    spec = get_loss(loss)
-    opt_d = torch.optim.Adam(D.parameters(), lr=lr, betas=(0.5, 0.9))
-    gen = torch.Generator().manual_seed(seed)
-
-    def penalty(x_real, x_fake):
-        return spec.gradient_penalty * gradient_penalty(D, x_real, x_fake, gen)
-
-    for _ in range(num_steps):
-        x_real, x_fake = sample_real(256, gen).float(), sample_fake(256, gen).float()
-        discriminator_step(
-            D,
-            opt_d,
-            spec.discriminator,
-            x_real,
-            x_fake,
-            penalty=penalty if spec.gradient_penalty else None,
-            clip=clip or spec.clip,
-        )
+    fit_discriminator(
+        D, sample_real, sample_fake, num_steps, 256, lr, seed, loss, betas=(0.5, 0.9), clip=clip
+    )
     return D
